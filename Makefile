@@ -1,0 +1,31 @@
+# The two commands of the quick start: `make run` and `make test`. Both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup run test bench clean
+
+$(BIN)/shelfcast: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+## setup: create .venv, install the project, fetch the Kafka/mongo-java-server jars
+setup: $(BIN)/shelfcast
+	$(BIN)/shelfcast stack fetch
+
+## run: embedded Kafka + Mongo-protocol server + every service + the generator; Ctrl-C stops all
+run: setup
+	$(BIN)/shelfcast up
+
+## test: the whole suite against real servers started once per session
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## bench: the ingest benchmark whose figures are in the README
+bench: setup
+	$(BIN)/shelfcast bench ingest --events 50000 --json
+
+clean:
+	rm -rf $(VENV) .shelfcast .pytest_cache
