@@ -1,0 +1,42 @@
+"""Session-wide real servers: one embedded Kafka broker and one Mongo-protocol server for the run.
+
+Tests that need them take the ``live_settings`` fixture; each test gets its own database name and
+consumer group where isolation matters (see ``isolated_settings``).
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.common.settings import Settings, load_settings
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    path = Path("artifacts")
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def live_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """Kafka + mongo-java-server started once for the whole test session."""
+    from services.common.embedded import EmbeddedStack
+
+    base = load_settings()
+    stack = EmbeddedStack(base, run_dir=tmp_path_factory.mktemp("stack"))
+    settings = stack.start()
+    try:
+        yield settings
+    finally:
+        stack.stop()
+
+
+@pytest.fixture
+def isolated_settings(live_settings: Settings) -> Settings:
+    """The live servers, with a database and consumer group of this test's own."""
+    suffix = uuid.uuid4().hex[:8]
+    return live_settings.model_copy(update={"mongo_db": f"t_{suffix}", "consumer_group": f"g_{suffix}"})
