@@ -37,6 +37,10 @@ def live_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings
 
 @pytest.fixture
 def isolated_settings(live_settings: Settings) -> Settings:
-    """The live servers, with a database and consumer group of this test's own."""
+    """The live servers, with topics, a database and a consumer group of this test's own."""
+    from services.common.bus import ensure_topics
+
     suffix = uuid.uuid4().hex[:8]
-    return live_settings.model_copy(update={"mongo_db": f"t_{suffix}", "consumer_group": f"g_{suffix}"})
+    settings = live_settings.model_copy(update={"mongo_db": f"t_{suffix}", "consumer_group": f"g_{suffix}", "topic_prefix": f"t_{suffix}"})
+    ensure_topics(settings.kafka_bootstrap, settings.topic_partitions, settings.topics.all)
+    return settings

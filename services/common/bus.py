@@ -17,12 +17,12 @@ from kafka.errors import TopicAlreadyExistsError
 from kafka.producer.future import FutureRecordMetadata
 
 from services.common.events import _Event, event_to_bytes
-from services.common.topics import ALL_TOPICS, TOPIC_BY_EVENT_TYPE
+from services.common.topics import Topics
 
 log = logging.getLogger(__name__)
 
 
-def ensure_topics(bootstrap: str, partitions: int, topics: Iterable[str] = ALL_TOPICS) -> None:
+def ensure_topics(bootstrap: str, partitions: int, topics: Iterable[str]) -> None:
     """Create the platform's topics if missing; partitions bound how far a consumer group scales out."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="shelfcast-admin")
     try:
@@ -49,7 +49,8 @@ def partition_key(event: _Event) -> bytes:
 class EventProducer:
     """Publishes events to the topic their type belongs to."""
 
-    def __init__(self, bootstrap: str, client_id: str = "shelfcast-producer", linger_ms: int = 5) -> None:
+    def __init__(self, bootstrap: str, topics: Topics, client_id: str = "shelfcast-producer", linger_ms: int = 5) -> None:
+        self.topics = topics
         self._producer = KafkaProducer(
             bootstrap_servers=bootstrap,
             client_id=client_id,
@@ -62,7 +63,7 @@ class EventProducer:
         )
 
     def publish(self, event: _Event) -> FutureRecordMetadata:
-        topic = TOPIC_BY_EVENT_TYPE[event.event_type]  # type: ignore[attr-defined]
+        topic = self.topics.for_event_type(event.event_type)  # type: ignore[attr-defined]
         return self._producer.send(topic, key=partition_key(event), value=event_to_bytes(event))
 
     def publish_raw(self, topic: str, value: bytes, key: bytes | None = None, headers: list[tuple[str, bytes]] | None = None) -> FutureRecordMetadata:

@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.common.topics import Topics
+
 
 def _env_file() -> str | None:
     path = os.environ.get("SHELFCAST_ENV_FILE", "env/local.env")
@@ -26,11 +28,13 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:9092"
     mongo_uri: str = "mongodb://127.0.0.1:27017"
     mongo_db: str = "shelfcast"
+    topic_prefix: str = Field(default="shelfcast", pattern=r"^[A-Za-z0-9_.\-]+$")
     topic_partitions: int = Field(default=6, ge=1)
     consumer_group: str = "shelfcast-consumer"
     consumer_batch_size: int = Field(default=2000, ge=1, le=50_000)
     consumer_poll_ms: int = Field(default=200, ge=1)
     low_stock_cover: int = Field(default=10, ge=0, description="units at or below which a low-stock alert fires")
+    consumer_metrics_port: int = 9102
     pseudonym_key: SecretStr = SecretStr("dev-only-pseudonym-key")
     api_keys: str = ""
     forecast_port: int = 8001
@@ -39,6 +43,11 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".shelfcast")
     embedded_mongo_backend: str = Field(default="memory", pattern="^(memory|h2)$")
     log_level: str = "INFO"
+
+
+    @property
+    def topics(self) -> Topics:
+        return Topics(self.topic_prefix)
 
 
 def load_settings(**overrides: object) -> Settings:

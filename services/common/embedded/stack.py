@@ -30,7 +30,7 @@ class EmbeddedStack:
         except Exception:
             self.kafka.stop()
             raise
-        ensure_topics(self.kafka.bootstrap, self.settings.topic_partitions)
+        ensure_topics(self.kafka.bootstrap, self.settings.topic_partitions, self.settings.topics.all)
         ensure_indexes(connect(self.mongo.uri, self.settings.mongo_db))
         return self.settings.model_copy(update={"kafka_bootstrap": self.kafka.bootstrap, "mongo_uri": self.mongo.uri})
 
