@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     consumer_batch_size: int = Field(default=2000, ge=1, le=50_000)
     consumer_poll_ms: int = Field(default=200, ge=1)
     low_stock_cover: int = Field(default=10, ge=0, description="units at or below which a low-stock alert fires")
-    consumer_metrics_port: int = 9102
+    consumer_metrics_port: int = Field(default=9102, ge=0, description="0 disables the metrics endpoint")
     pseudonym_key: SecretStr = SecretStr("dev-only-pseudonym-key")
     api_keys: str = ""
     forecast_port: int = 8001

@@ -1,0 +1,3 @@
+from services.data_consumer.main import main
+
+main()

@@ -1,0 +1,68 @@
+"""Running the real consumer against the session's Kafka and Mongo-protocol server."""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from kafka import KafkaConsumer
+
+from services.common.bus import EventProducer
+from services.common.settings import Settings
+from services.common.store import connect
+from services.data_consumer.main import run_consumer
+
+WAIT_S = 60.0
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = WAIT_S) -> None:
+    """Poll until true; a timeout fails the test with what was awaited (never asserts on speed)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+
+
+@pytest.fixture
+def settings(isolated_settings: Settings) -> Settings:
+    return isolated_settings.model_copy(update={"consumer_batch_size": 500, "consumer_poll_ms": 100, "consumer_metrics_port": 0})
+
+
+@pytest.fixture
+def db(settings: Settings):
+    return connect(settings.mongo_uri, settings.mongo_db)
+
+
+@pytest.fixture
+def producer(settings: Settings) -> Iterator[EventProducer]:
+    with EventProducer(settings.kafka_bootstrap, settings.topics) as p:
+        yield p
+
+
+@pytest.fixture
+def running_consumer(settings: Settings) -> Iterator[threading.Event]:
+    """The consumer loop in a thread of the test process; stopped (cleanly) at teardown."""
+    stop = threading.Event()
+    thread = threading.Thread(target=run_consumer, args=(settings, stop), daemon=True)
+    thread.start()
+    yield stop
+    stop.set()
+    thread.join(30)
+
+
+def read_dead_letters(settings: Settings, expected: int, timeout_s: float = WAIT_S) -> list:
+    """Everything on the test's dead-letter topic, waiting until ``expected`` records arrived."""
+    consumer = KafkaConsumer(settings.topics.dead_letter, bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest",
+                             enable_auto_commit=False, group_id=None, consumer_timeout_ms=1000)
+    records: list = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(records) < expected and time.monotonic() < deadline:
+            for batch in consumer.poll(500).values():
+                records.extend(batch)
+    finally:
+        consumer.close()
+    return records
