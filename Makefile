@@ -20,6 +20,7 @@ run: setup
 	$(BIN)/shelfcast up
 
 ## test: the whole suite against real servers started once per session
+test: export OMP_WAIT_POLICY := PASSIVE
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

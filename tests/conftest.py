@@ -5,6 +5,10 @@ consumer group where isolation matters (see ``isolated_settings``).
 """
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # XGBoost's OpenMP threads spin otherwise, starving the servers on 2 cores
+
 import uuid
 from collections.abc import Iterator
 from pathlib import Path

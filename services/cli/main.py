@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
-from services.cli import stack
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before xgboost loads: spinning OpenMP threads starve Kafka on 2 cores
 
-COMMAND_MODULES = (stack,)
+from services.cli import stack, uplift  # noqa: E402
+
+COMMAND_MODULES = (stack, uplift)
 
 
 def build_parser() -> argparse.ArgumentParser:

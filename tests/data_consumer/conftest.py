@@ -13,17 +13,17 @@ from services.common.settings import Settings
 from services.common.store import connect
 from services.data_consumer.main import run_consumer
 
-WAIT_S = 60.0
+WAIT_S = 120.0
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = WAIT_S) -> None:
-    """Poll until true; a timeout fails the test with what was awaited (never asserts on speed)."""
+def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = WAIT_S, state: Callable[[], object] = lambda: "") -> None:
+    """Poll until true; a timeout fails the test with what was awaited and ``state()`` (never asserts on speed)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what} {state()}")
 
 
 @pytest.fixture
