@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 PREFIX = "cu_"
+_PSEUDONYM = re.compile(r"^cu_[0-9a-f]{24}$")
 
 
 def pseudonymize(raw_identifier: str, key: str) -> str:
-    """A stable 24-hex-char pseudonym; already-pseudonymous ids pass through unchanged."""
-    if raw_identifier.startswith(PREFIX):
+    """A stable 24-hex-char pseudonym; ids that already are one pass through unchanged."""
+    if _PSEUDONYM.match(raw_identifier):
         return raw_identifier
     digest = hmac.new(key.encode(), raw_identifier.strip().lower().encode(), hashlib.sha256).hexdigest()
     return PREFIX + digest[:24]

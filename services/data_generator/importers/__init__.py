@@ -1,0 +1,1 @@
+"""Historical orders from CSV files, validated completely before anything is published."""
