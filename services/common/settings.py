@@ -33,10 +33,10 @@ class Settings(BaseSettings):
     consumer_group: str = "shelfcast-consumer"
     consumer_batch_size: int = Field(default=2000, ge=1, le=50_000)
     consumer_poll_ms: int = Field(default=200, ge=1)
-    low_stock_cover: int = Field(default=10, ge=0, description="units at or below which a low-stock alert fires")
     consumer_metrics_port: int = Field(default=9102, ge=0, description="0 disables the metrics endpoint")
     pseudonym_key: SecretStr = SecretStr("dev-only-pseudonym-key")
     api_keys: str = ""
+    bind_host: str = Field(default="127.0.0.1", description="interface the HTTP services listen on (0.0.0.0 in containers)")
     forecast_port: int = 8001
     promotion_port: int = 8002
     dashboard_port: int = 8050

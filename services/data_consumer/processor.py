@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections import Counter as Tally
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from functools import partial
 
 from kafka.consumer.fetcher import ConsumerRecord
@@ -58,6 +59,7 @@ class BatchProcessor:
                 self._reject(record, exc.reason, result)
         self._upsert_catalog([a for a in parsed if isinstance(a.event, (ProductUpserted, StoreUpserted))], result)
         by_collection: dict[str, list[tuple[Accepted, dict]]] = {}
+        ingested_at = datetime.now(timezone.utc)
         records_by_source = {(r.topic, r.partition, r.offset): r for r in records}
         for accepted in parsed:
             if isinstance(accepted.event, (ProductUpserted, StoreUpserted)):
@@ -68,7 +70,7 @@ class BatchProcessor:
                 src = accepted.source
                 self._reject(records_by_source[(src.topic, src.partition, src.offset)], exc.reason, result)
                 continue
-            doc = event_document(accepted.event, self.catalog) | {"src": accepted.source.as_doc()}
+            doc = event_document(accepted.event, self.catalog) | {"src": accepted.source.as_doc(), "ingested_at": ingested_at}
             by_collection.setdefault(COLLECTION_BY_TYPE[type(accepted.event)], []).append((accepted, doc))
         owed: list[Accepted] = []
         for collection, items in by_collection.items():
