@@ -121,9 +121,12 @@ def _positive_int(text: str) -> int:
 
 def _date(text: str, option: str) -> pd.Timestamp:
     try:
-        return pd.Timestamp(text).normalize()
-    except ValueError as error:
-        raise ForecastInputError(f"{option} '{text}' is not a date (use YYYY-MM-DD)") from error
+        day = pd.Timestamp(text)
+    except ValueError:
+        day = pd.NaT
+    if pd.isna(day):
+        raise ForecastInputError(f"{option} '{text}' is not a date (use YYYY-MM-DD)")
+    return day.normalize()
 
 
 def _interactive() -> bool:
@@ -132,7 +135,7 @@ def _interactive() -> bool:
 
 
 def _fail(error: ForecastError) -> int:
-    print(f"error: {error}", file=sys.stderr)
+    print("error: " + " ".join(str(error).split()), file=sys.stderr)
     return EXIT_BAD_INPUT
 
 

@@ -54,7 +54,8 @@ class EmbeddedKafka:
         if (self.data_dir / "logs" / "meta.properties").is_file():
             return
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        tool = JavaServer("Kafka storage tool", self.jars, ["kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)], self.data_dir / "format.log")
+        # "=" form: a base64 id may start with "-", which argparse would read as an option
+        tool = JavaServer("Kafka storage tool", self.jars, ["kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(config)], self.data_dir / "format.log")
         tool.run_to_completion(timeout_s=120)
 
     def start(self) -> None:
