@@ -7,15 +7,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
-import pandas as pd
+# XGBoost's OpenMP threads busy-wait by default; on a shared 2-core host that made a fit ~4×
+# slower. libgomp reads this once when xgboost is first imported, so it must be set before.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from services.forecast_service.backtest import BASELINES, backtest, rolling_cutoffs
-from services.forecast_service.csv_io import parse_columns, read_history_csv, write_forecast_csv
-from services.forecast_service.errors import ForecastError, ForecastInputError
-from services.forecast_service.model import DemandForecaster
+import pandas as pd  # noqa: E402
+
+from services.forecast_service.backtest import BASELINES, backtest, rolling_cutoffs  # noqa: E402
+from services.forecast_service.csv_io import (  # noqa: E402
+    parse_columns,
+    read_history_csv,
+    write_forecast_csv,
+)
+from services.forecast_service.errors import ForecastError, ForecastInputError  # noqa: E402
+from services.forecast_service.model import DemandForecaster  # noqa: E402
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -31,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--start", required=True, help="first forecast day, YYYY-MM-DD")
     predict.add_argument("--days", required=True, type=_positive_int, help="days to forecast")
     predict.add_argument("--out", required=True, help="CSV to write: date,<id cols>,prediction,p10,p90")
-    predict.set_defaults(func=run_predict)
+    predict.set_defaults(handler=run_predict)
 
     evaluate = commands.add_parser("backtest", help="rolling-origin backtest vs seasonal naive")
     _add_history_arguments(evaluate)
@@ -40,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument(
         "--folds", type=_positive_int, default=1, help="origins, each --days before the next (default 1)"
     )
-    evaluate.set_defaults(func=run_backtest)
+    evaluate.set_defaults(handler=run_backtest)
 
 
 def run_predict(args: argparse.Namespace) -> int:
@@ -104,7 +113,7 @@ def _add_history_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _summary_line(name: str, metrics: dict[str, Any] | None) -> str:
     if metrics is None:
-        return f"{name:<20} n/a (needs a year of history)"
+        return f"{name:<20} n/a (needs a year of history and a horizon of at most 364 days)"
     parts = [f"{key} {value}" for key, value in metrics.items() if value is not None]
     return f"{name:<20} " + "  ".join(parts)
 
@@ -143,4 +152,4 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="shelfcast")
     register(parser.add_subparsers(dest="command", required=True))
     parsed = parser.parse_args()
-    sys.exit(parsed.func(parsed))
+    sys.exit(parsed.handler(parsed))

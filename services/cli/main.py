@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before xgboost loads: spinning OpenMP threads starve Kafka on 2 cores
 
-from services.cli import bench, generate, stack, up, uplift  # noqa: E402
+from services.cli import bench, forecast, generate, stack, up, uplift  # noqa: E402
 
-COMMAND_MODULES = (bench, generate, stack, up, uplift)
+COMMAND_MODULES = (bench, forecast, generate, stack, up, uplift)
 
 
 def build_parser() -> argparse.ArgumentParser:
