@@ -7,13 +7,14 @@ rather than loses.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.producer.future import FutureRecordMetadata
 
 from services.common.events import _Event, event_to_bytes
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 def ensure_topics(bootstrap: str, partitions: int, topics: Iterable[str]) -> None:
     """Create the platform's topics if missing; partitions bound how far a consumer group scales out."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="shelfcast-admin")
+    wanted: list[NewTopic] = []
     try:
         existing = set(admin.list_topics())
         wanted = [NewTopic(t, partitions, 1) for t in topics if t not in existing]
@@ -35,6 +37,38 @@ def ensure_topics(bootstrap: str, partitions: int, topics: Iterable[str]) -> Non
                 pass
     finally:
         admin.close()
+    if wanted:
+        _wait_until_served(bootstrap, [t.name for t in wanted])
+
+
+def _wait_until_served(bootstrap: str, topics: list[str], timeout_s: float = 60.0) -> None:
+    """Block until every partition of freshly created topics answers offset requests.
+
+    ``create_topics`` returns before the broker leads the new partitions; a consumer that resets its
+    offsets in that window gets NotLeaderForPartition and kafka-python waits for a metadata refresh
+    (tens of seconds) before retrying.
+    """
+    probe = KafkaConsumer(bootstrap_servers=bootstrap, client_id="shelfcast-topic-probe", request_timeout_ms=5000)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            try:
+                partitions = [TopicPartition(t, p) for t in topics for p in (probe.partitions_for_topic(t) or ())]
+                if partitions and len({tp.topic for tp in partitions}) == len(topics):
+                    probe.end_offsets(partitions)
+                    return
+            except KafkaError as exc:
+                log.debug("new topics not served yet: %s", exc)
+            if time.monotonic() > deadline:
+                raise KafkaError(f"topics {topics} were created but not served within {timeout_s:.0f}s")
+            probe._client.cluster.request_update()
+            time.sleep(0.2)
+    finally:
+        probe.close()
+
+
+class PublishError(KafkaError):
+    """Messages could not be delivered after the producer's retries."""
 
 
 def partition_key(event: _Event) -> bytes:
@@ -51,6 +85,7 @@ class EventProducer:
 
     def __init__(self, bootstrap: str, topics: Topics, client_id: str = "shelfcast-producer", linger_ms: int = 5) -> None:
         self.topics = topics
+        self._failures: list[BaseException] = []
         self._producer = KafkaProducer(
             bootstrap_servers=bootstrap,
             client_id=client_id,
@@ -64,14 +99,22 @@ class EventProducer:
 
     def publish(self, event: _Event) -> FutureRecordMetadata:
         topic = self.topics.for_event_type(event.event_type)  # type: ignore[attr-defined]
-        return self._producer.send(topic, key=partition_key(event), value=event_to_bytes(event))
+        return self.publish_raw(topic, event_to_bytes(event), key=partition_key(event))
 
     def publish_raw(self, topic: str, value: bytes, key: bytes | None = None, headers: list[tuple[str, bytes]] | None = None) -> FutureRecordMetadata:
         """For replays, dead letters and tests that must send bytes no model would produce."""
-        return self._producer.send(topic, key=key, value=value, headers=headers or [])
+        future = self._producer.send(topic, key=key, value=value, headers=headers or [])
+        return future.add_errback(self._record_failure)
+
+    def _record_failure(self, exc: BaseException) -> None:
+        self._failures.append(exc)
 
     def flush(self, timeout: float | None = None) -> None:
+        """Wait for every send; raise ``PublishError`` if any was not delivered, so nothing is lost silently."""
         self._producer.flush(timeout)
+        if self._failures:
+            failures, self._failures = self._failures, []
+            raise PublishError(f"{len(failures)} message(s) not delivered, first: {failures[0]!r}")
 
     def close(self) -> None:
         self._producer.close()
@@ -98,6 +141,9 @@ class EventConsumer:
             max_poll_records=max_records,
             fetch_max_bytes=16 * 1024 * 1024,
             receive_message_max_bytes=32 * 1024 * 1024,  # the 1 MB default is below one fetch across 36 partitions
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
+            max_poll_interval_ms=120_000,
         )
 
     def poll_batch(self, timeout_ms: int) -> list[ConsumerRecord]:
@@ -121,4 +167,4 @@ class EventConsumer:
         self._consumer.close(autocommit=False)
 
 
-__all__ = ["ConsumerRecord", "EventConsumer", "EventProducer", "TopicPartition", "ensure_topics", "partition_key"]
+__all__ = ["ConsumerRecord", "EventConsumer", "EventProducer", "PublishError", "TopicPartition", "ensure_topics", "partition_key"]
