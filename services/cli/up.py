@@ -48,7 +48,9 @@ def _dev_credentials(settings: Settings) -> dict[str, str]:
     """Keys and a dashboard login made up for this run when the environment sets none."""
     made: dict[str, str] = {}
     if not settings.api_keys:
-        made["SHELFCAST_API_KEYS"] = f"dev-{secrets.token_hex(8)}:admin"
+        key = f"dev-{secrets.token_hex(8)}"
+        made["SHELFCAST_API_KEYS"] = f"{key}:admin"
+        made["SHELFCAST_DASHBOARD_API_KEY"] = key
     if not os.environ.get("SHELFCAST_DASHBOARD_USERS"):
         made["SHELFCAST_DASHBOARD_USERS"] = f"admin:{secrets.token_urlsafe(9)}"
     return made

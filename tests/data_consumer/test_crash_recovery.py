@@ -70,11 +70,13 @@ def _assert_exact(db, count: int, sold: dict[str, int]) -> None:
 
 def test_consumer_killed_repeatedly_mid_stream_stores_every_event_once_and_stock_exact(settings, db, producer):
     count = 6000
-    _publish_catalog(producer)
-    sold = _publish_stream(producer, count, seed=7)
     kills = 0
     process = _consumer_process(settings)
     try:
+        # The catalog must be in before the orders that name it: topics are not ordered among each other.
+        _publish_catalog(producer)
+        wait_for(lambda: db[store.STOCK].count_documents({}) == len(SKUS), "the catalog and stock")
+        sold = _publish_stream(producer, count, seed=7)
         for target in (800, 2000, 3500):
             wait_for(lambda: db[store.ORDERS].count_documents({}) >= target, f"{target} orders stored", state=lambda: (_progress(db), f"consumer exit code {process.poll()}"))
             process.send_signal(signal.SIGKILL)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -78,7 +79,9 @@ def test_run_generator_without_duration_runs_until_stopped_and_counts_what_it_wr
     out, stop, result = tmp_path / "open-ended.jsonl", threading.Event(), {}
     worker = threading.Thread(target=lambda: result.update(run_generator(load_settings(), 500, None, 3, stop, out=out, publish=False)))
     worker.start()
-    stop.wait(0.5)
+    deadline = time.monotonic() + 60
+    while not (out.exists() and out.stat().st_size) and time.monotonic() < deadline:
+        time.sleep(0.05)  # wait for the first events, however slow the machine, then stop
     stop.set()
     worker.join(30)
     assert result["events"] > 0 and result["events"] == len(out.read_bytes().splitlines())

@@ -1,0 +1,68 @@
+"""Composition root of the dashboard: wires settings, data, API clients, login and pages into a Dash app.
+
+``python -m services.dashboard`` runs ``main()``: the app on ``settings.dashboard_port`` plus the
+scheduled report thread.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from dash import Dash
+from flask import Response
+
+from services.common.logs import configure_logging
+from services.common.settings import Settings, load_settings
+from services.common.store import connect
+from services.dashboard import shell
+from services.dashboard.api_client import ForecastClient, PromotionClient
+from services.dashboard.auth import install_basic_auth
+from services.dashboard.config import DashboardConfig, load_config
+from services.dashboard.context import EXTENSION, DashboardContext
+from services.dashboard.data import DashboardData
+from services.dashboard.entry import OrderPublisher
+from services.dashboard.scheduler import ReportScheduler
+
+log = logging.getLogger(__name__)
+PAGES = Path(__file__).with_name("pages")
+
+
+def create_app(settings: Settings, config: DashboardConfig | None = None) -> Dash:
+    """A ready-to-serve app over ``settings``' database and services.
+
+    Dash pages register their callbacks process-wide when the app is built and hand them to the first
+    app that serves a request, so build one app per process.
+    """
+    config = config or load_config()
+    api_key = config.api_key.get_secret_value() if config.api_key else None
+    context = DashboardContext(
+        settings=settings, config=config,
+        data=DashboardData(connect(settings.mongo_uri, settings.mongo_db, timeout_ms=3000), config.cache_ttl_s, config.basket_max_orders),
+        forecast=ForecastClient(config.forecast_base_url(settings), api_key, config.api_timeout_s),
+        promotions=PromotionClient(config.promotion_base_url(settings), api_key, config.api_timeout_s),
+        publisher=OrderPublisher(settings),
+    )
+    app = Dash(__package__, use_pages=True, pages_folder=str(PAGES), title="Shelfcast", suppress_callback_exceptions=True,
+               meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}])
+    app.server.extensions[EXTENSION] = context
+    install_basic_auth(app.server, config.user_table(), config.dev_mode)
+    app.server.add_url_rule("/health", "health", lambda: Response('{"status": "ok"}', mimetype="application/json"))
+    app.layout = shell.layout
+    shell.register_callbacks(app)
+    return app
+
+
+def main() -> None:
+    settings, config = load_settings(), load_config()
+    configure_logging(settings.log_level)
+    app = create_app(settings, config)
+    context: DashboardContext = app.server.extensions[EXTENSION]
+    if config.report_interval_s:
+        ReportScheduler(context.data, context.promotions, context.reports_dir, config.report_interval_s).start()
+    if not config.dev_mode and not config.user_table():
+        log.warning("no SHELFCAST_DASHBOARD_USERS configured: every request is refused until you set it (or SHELFCAST_DASHBOARD_DEV_MODE=1)")
+    log.info("dashboard on http://%s:%d", config.host, settings.dashboard_port)
+    try:
+        app.run(host=config.host, port=settings.dashboard_port, debug=False)
+    finally:
+        context.publisher.close()

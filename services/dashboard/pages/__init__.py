@@ -1,0 +1,1 @@
+"""One module per page; Dash imports them when the app is built (see ``app.create_app``)."""
