@@ -141,7 +141,6 @@ class EventConsumer:
             max_poll_records=max_records,
             fetch_max_bytes=16 * 1024 * 1024,
             receive_message_max_bytes=32 * 1024 * 1024,  # the 1 MB default is below one fetch across 36 partitions
-            enable_incremental_fetch_sessions=False,  # sessions went stale here: "0 response partitions (36 implied)" while data waited
             session_timeout_ms=10_000,
             heartbeat_interval_ms=1_000,
             max_poll_interval_ms=120_000,
