@@ -1,0 +1,50 @@
+"""FastAPI dependencies: the process's engine parts, looked up on ``app.state`` (set by ``create_app``)."""
+from __future__ import annotations
+
+from fastapi import Depends, Request
+from pymongo.database import Database
+
+from services.common.bus import EventProducer
+from services.common.settings import Settings
+from services.promotion_engine.config import PromotionConfig
+from services.promotion_engine.engine import Engine
+from services.promotion_engine.promotions import PromotionStore
+from services.promotion_engine.recommender import Recommender
+from services.promotion_engine.registry import ModelRegistry
+from services.promotion_engine.training import Trainer
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_config(request: Request) -> PromotionConfig:
+    return request.app.state.config
+
+
+def get_db(engine: Engine = Depends(get_engine)) -> Database:
+    return engine.db
+
+
+def get_producer(engine: Engine = Depends(get_engine)) -> EventProducer:
+    return engine.producer
+
+
+def get_promotion_store(engine: Engine = Depends(get_engine)) -> PromotionStore:
+    return engine.promotions
+
+
+def get_recommender(engine: Engine = Depends(get_engine)) -> Recommender:
+    return engine.recommender
+
+
+def get_registry(engine: Engine = Depends(get_engine)) -> ModelRegistry:
+    return engine.registry
+
+
+def get_trainer(engine: Engine = Depends(get_engine)) -> Trainer:
+    return engine.trainer

@@ -1,0 +1,18 @@
+"""Prometheus metrics of the promotion engine (process-wide, in the default registry)."""
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+REQUEST_SECONDS = Histogram(
+    "shelfcast_promotions_request_seconds", "HTTP request duration by route template, method and status class",
+    ["route", "method", "status"],
+    buckets=(0.002, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+SERVED = Counter("shelfcast_promotions_served_total", "Promotion decisions served, by arm (control = withheld and logged)", ["arm"])
+BUDGET_REFUSED = Counter("shelfcast_promotions_budget_refused_total", "Serves refused because the promotion's remaining budget was too small")
+FREQUENCY_REFUSED = Counter("shelfcast_promotions_frequency_refused_total", "Serves refused by the per-customer frequency cap")
+EXPOSURE_PUBLISH_FAILURES = Counter("shelfcast_promotions_exposure_publish_failures_total", "Exposure events Kafka did not accept")
+TRAINING_SECONDS = Histogram("shelfcast_promotions_training_seconds", "Duration of uplift training jobs", ["outcome"],
+                             buckets=(1, 2, 5, 10, 30, 60, 120, 300, 600, 1800))
+MODEL_QINI = Gauge("shelfcast_promotions_model_qini", "Held-out Qini coefficient of the active uplift model (NaN: none or undefined)")
+MODEL_QINI.set(float("nan"))

@@ -1,0 +1,1 @@
+"""HTTP routers, one module per resource; each maps requests onto the domain modules and nothing more."""

@@ -1,0 +1,69 @@
+"""The engine's pure pieces, without servers: assignment, statistics, click intent, scoring, key parsing."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pytest
+
+from services.promotion_engine import scoring
+from services.promotion_engine.assignment import arm_for, control_position
+from services.promotion_engine.auth import ApiKeys, Scope
+from services.promotion_engine.experiments import difference_of_proportions
+from services.promotion_engine.features import ClickRecord, ClickWindow, summarize_clicks
+
+T = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
+
+
+def test_control_assignment_is_stable_and_matches_its_share():
+    assert control_position("cu_1", "s") == control_position("cu_1", "s") != control_position("cu_1", "other-salt")
+    for share in (0.0, 0.1, 0.5, 1.0):
+        arms = [arm_for(f"cu_{i}", "s", share) for i in range(5000)]
+        assert abs(arms.count("control") / 5000 - share) < 0.02
+
+
+def test_difference_of_proportions_is_the_wald_interval():
+    lift, lo, hi = difference_of_proportions(40, 100, 25, 100)
+    se = (0.4 * 0.6 / 100 + 0.25 * 0.75 / 100) ** 0.5  # = 0.06538
+    assert lift == pytest.approx(0.15) and (lo, hi) == pytest.approx((0.15 - 1.959964 * se, 0.15 + 1.959964 * se))
+    assert difference_of_proportions(1, 10, 0, 0) is None
+
+
+def test_cart_left_without_checkout_is_abandoned_and_checkout_clears_it():
+    clicks = [ClickRecord(T, "view", "A"), ClickRecord(T + timedelta(seconds=1), "add_to_cart", "A"),
+              ClickRecord(T + timedelta(seconds=2), "add_to_cart", "B"), ClickRecord(T + timedelta(seconds=3), "remove_from_cart", "B")]
+    activity = summarize_clicks(reversed(clicks))  # order of arrival does not matter, time does
+    assert activity.in_cart == {"A"} and activity.viewed == {"A"} and activity.clicks == 4
+    assert summarize_clicks([*clicks, ClickRecord(T + timedelta(seconds=4), "checkout", None)]).in_cart == frozenset()
+
+
+def test_click_window_drops_duplicates_and_old_clicks():
+    window = ClickWindow(minutes=30)
+    assert window.add("cu", ClickRecord(T, "add_to_cart", "A", "e1"), now=T)
+    assert not window.add("cu", ClickRecord(T, "add_to_cart", "A", "e1"), now=T)
+    assert not window.add("cu", ClickRecord(T - timedelta(hours=1), "view", "B", "e2"), now=T)
+    assert window.activity("cu", T).in_cart == {"A"}
+    assert window.activity("cu", T + timedelta(minutes=31)).clicks == 0
+    assert window.prune(T + timedelta(minutes=31)) == 1 and len(window) == 0
+
+
+def test_incremental_margin_charges_the_discount_given_to_those_who_would_buy_anyway():
+    econ = scoring.economics(np.array([0.5, 0.02]), np.array([0.01, 0.05]), np.array([1000.0, 1000.0]), np.array([500.0, 500.0]), np.array([200.0, 200.0]))
+    # loyal buyer: 0.01 * (1000 - 200 - 500) - 0.5 * 200 = 3 - 100 = -97; persuadable: 0.05 * 300 - 0.02 * 200 = 11
+    assert econ.incremental_margin_cents == pytest.approx([-97.0, 11.0])
+    assert econ.cost_cents == pytest.approx([0.51 * 200, 0.07 * 200])
+    assert scoring.rank_score(econ.incremental_margin_cents, np.array([True, True]), 0.25) == pytest.approx([-97.0, 13.75])
+
+
+def test_cart_boost_keeps_conversion_a_probability():
+    boosted = scoring.apply_cart_boost(np.array([0.1, 0.8]), np.array([1.0, 1.0]), np.array([0.1, 0.5]))
+    assert boosted == pytest.approx([0.17, 0.4])
+
+
+def test_api_keys_parse_scopes_in_order():
+    keys = ApiKeys.parse(" a:read, b:WRITE ,c:admin,")
+    assert keys.scope_of("b") is Scope.WRITE and keys.scope_of("nope") is None
+    assert Scope.READ < Scope.WRITE < Scope.ADMIN
+    assert not ApiKeys.parse("").enabled
+    with pytest.raises(ValueError):
+        ApiKeys.parse("just-a-key")
