@@ -114,11 +114,18 @@ class ServiceContext:
             return self._producer
 
     def facings_factors(self) -> dict[str, float]:
-        """Products' facings factors, re-read at most every minute (``/predict`` is a hot path)."""
+        """Products' facings factors, re-read from MongoDB at most every minute (``/predict`` is a hot path)."""
+        cached = self.cached_facings_factors()
+        if cached is None:
+            cached = facings_factors(self.db)
+            self._facings = (time.monotonic(), cached)
+        return cached
+
+    def cached_facings_factors(self) -> dict[str, float] | None:
+        """The facings factors if read less than a minute ago, else None (no I/O)."""
         cached = self._facings
         if cached is None or time.monotonic() - cached[0] > CATALOG_TTL_S:
-            cached = (time.monotonic(), facings_factors(self.db))
-            self._facings = cached
+            return None
         return cached[1]
 
     def health(self) -> dict[str, Any]:

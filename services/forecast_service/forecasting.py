@@ -58,12 +58,13 @@ def facings_factors(db: Database) -> dict[str, float]:
     return {doc["_id"]: facings_factor(doc) for doc in db[store.PRODUCTS].find({}, {"facings_factor": 1})}
 
 
-def shelf_plan(table: ForecastTable, db: Database, store_id: str | None, days: int,
-               factors: Mapping[str, float]) -> list[dict[str, Any]]:
-    """Per item and store: forecast units over ``days`` and its share of the store's shelf (sums to 100)."""
+def shelf_plan(table: ForecastTable, store_id: str | None, days: int, factors: Mapping[str, float]) -> list[dict[str, Any]]:
+    """Per item and store: forecast units over ``days`` and its share of the store's shelf (sums to 100).
+
+    Pure CPU over the table (no I/O), so the API runs it on the event loop; check an unknown
+    ``store_id`` with `require_store` first.
+    """
     _check_horizon(table, days, "days")
-    if store_id is not None:
-        require_store(table, db, store_id)
     rows = table.series_of_store(store_id)
     predicted = table.p50[rows, :days].sum(axis=1) if rows else np.zeros(0)
     by_store: dict[str, list[tuple[str, float]]] = {}

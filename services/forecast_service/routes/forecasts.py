@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from services.forecast_service import forecasting
 from services.forecast_service.dependencies import Context, Db, require_read
@@ -24,15 +24,20 @@ Space allocation: every item keeps a floor of `min({DEFAULT_MIN_SHARE_PCT:g} %, 
 split in proportion to `forecast units × facings factor` (the product's `facings_factor`, default 1 —
 how much shelf room one unit takes relative to a typical item). Shares are rounded to 0.01 % with
 largest-remainder rounding so they sum to exactly 100 per store. Without `store_id`, every store's
-items are listed, each store summing to 100.
+items are listed, each store summing to 100. Facings factors are re-read from the catalog at most
+once a minute.
 """
 
 
 @router.get("/predict", response_model=list[PredictItem], summary="Predicted sales and shelf space per item",
             description=PREDICT_DESCRIPTION)
-def predict(context: Context, db: Db, store_id: StoreId | None = None,
-            days: Annotated[int, Query(ge=1, le=90, description="forecast period in days")] = 7) -> list[dict]:
-    return forecasting.shelf_plan(context.forecasts.current(), db, store_id, days, context.facings_factors())
+async def predict(context: Context, store_id: StoreId | None = None,
+                  days: Annotated[int, Query(ge=1, le=90, description="forecast period in days")] = 7) -> JSONResponse:
+    table = context.forecasts.current()
+    if store_id is not None and store_id not in table.stores:
+        await run_in_threadpool(forecasting.require_store, table, context.db, store_id)
+    factors = context.cached_facings_factors() or await run_in_threadpool(context.facings_factors)
+    return JSONResponse(forecasting.shelf_plan(table, store_id, days, factors))  # CPU only: stays on the event loop
 
 
 @router.get("/forecast/{sku}", response_model=ForecastOut, summary="Daily forecast with a p10–p90 interval",
