@@ -4,7 +4,8 @@
 GETs spread over ``concurrency`` threads (one keep-alive ``httpx.Client`` each), customers taken
 round-robin from ``customers``; it returns ``{rps, p50_ms, p99_ms, errors}`` (latency as the
 client sees it, warm-up requests excluded). ``seed_bench_data`` writes a shop of the size the
-README's figures use straight into MongoDB, in the data consumer's shapes.
+README's figures use straight into MongoDB, in the data consumer's shapes; ``known_customers``
+picks the customer ids of an existing deployment instead.
 """
 from __future__ import annotations
 
@@ -66,6 +67,11 @@ def bench_recommendations(base_url: str, api_key: str | None, requests: int, con
     return {"requests": requests, "concurrency": concurrency, "seconds": round(elapsed, 3), "rps": round(requests / elapsed, 1),
             "p50_ms": round(float(np.percentile(latencies_ms, 50)), 2), "p99_ms": round(float(np.percentile(latencies_ms, 99)), 2),
             "errors": sum(1 for _, ok in results if not ok)}
+
+
+def known_customers(db: Database, limit: int = 5000) -> list[str]:
+    """Customer ids that have orders (what a CLI bench against a live deployment should ask for), sorted."""
+    return sorted(db[store.ORDERS].distinct("customer_id"))[:limit]
 
 
 def seed_bench_data(db: Database, customers: int = 5000, orders: int = 20_000, clicks: int = 50_000, products: int = 200, promotions: int = 20,

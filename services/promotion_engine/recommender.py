@@ -30,6 +30,7 @@ from services.promotion_engine import metrics, scoring
 from services.promotion_engine.assignment import CONTROL, TREATMENT, arm_for
 from services.promotion_engine.catalog import NO_STOCK, Catalog, Product, StockLevel, StockView
 from services.promotion_engine.config import PromotionConfig
+from services.promotion_engine.errors import UpliftError
 from services.promotion_engine.exceptions import InvalidField
 from services.promotion_engine.exposure_log import ExposureLog
 from services.promotion_engine.features import (FEATURE_COLUMNS, CandidateFacts, CustomerHistory, OrderHistory, RecentActivity, RecentClicks,
@@ -157,7 +158,11 @@ class Recommender:
         facts = [CandidateFacts(c.product.category, c.product.sku, c.discount_cents / c.product.price_cents, c.promotion.type,
                                 c.promotion.sku is None, float(c.product.price_cents), float(c.product.cost_cents)) for c in candidates]
         X = feature_matrix(customer_vector(history, activity, now), facts, history, activity)
-        return model.learner.predict_uplift(X), f"model:{model.version}"
+        try:
+            return model.learner.predict_uplift(X), f"model:{model.version}"
+        except (UpliftError, ValueError) as exc:  # a broken model must not take serving down: fall back, loudly
+            log.error("model %s failed to score (%s); using the heuristic", model.version, exc)
+            return heuristic, "heuristic"
 
     def _rank(self, candidates: list[Candidate], history: CustomerHistory | None, activity: RecentActivity, now: datetime,
               cold_start: bool) -> tuple[list[Recommendation], str]:

@@ -67,3 +67,31 @@ def test_api_keys_parse_scopes_in_order():
     assert not ApiKeys.parse("").enabled
     with pytest.raises(ValueError):
         ApiKeys.parse("just-a-key")
+
+
+def test_bench_reports_throughput_latency_and_errors_against_a_live_server():
+    """bench_recommendations against a tiny stand-in server: the shape and the error count, not speed."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from services.promotion_engine.bench import bench_recommendations
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            status = 200 if "cu_ok" in self.path and self.headers.get("X-API-Key") == "k" else 500
+            self.send_response(status)
+            self.send_header("content-length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        result = bench_recommendations(f"http://127.0.0.1:{server.server_port}", "k", requests=40, concurrency=4, customers=["cu_ok", "cu_bad"], warmup=0)
+    finally:
+        server.shutdown()
+    assert result["errors"] == 20 and result["requests"] == 40
+    assert result["rps"] > 0 and 0 < result["p50_ms"] <= result["p99_ms"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from services.common.bus import EventProducer
 from services.common.events import Click
 from services.promotion_engine.assignment import arm_for
-from tests.promotion_engine.conftest import NOW, add_order, add_product, create_promotion, promoted, read_exposures, set_stock, wait_for
+from tests.promotion_engine.conftest import NOW, add_order, add_product, create_promotion, promoted, promotion_body, read_exposures, set_stock, wait_for
 
 
 @pytest.fixture
@@ -66,13 +67,19 @@ def test_serving_stops_when_spend_reaches_the_budget(shop, start_app):
     assert promoted(client, "cu_new") == []
 
 
-def test_budget_is_charged_atomically_by_two_servers(shop, start_app):
+def test_two_servers_serving_concurrently_never_overspend_a_shared_budget(shop, start_app):
     first, second = start_app(), start_app()
-    create_promotion(first, "P-A", sku="SKU-A", budget_cents=20)
-    served = sum(len(promoted(server, f"cu_{i}")) for i in range(10) for server in (first, second))
+    create_promotion(first, "P-A", sku="SKU-A")
+    cost = first.get("/recommendations/cu_probe").json()["recommendations"][0]["expected_cost_cents"]  # the same for every new customer
+    first.put("/promotions/P-A", json=promotion_body("P-A", budget_cents=cost * 7 + cost // 2))  # the probe plus six more fit, not seven
+
+    def serve(i: int) -> int:
+        return len(promoted((first, second)[i % 2], f"cu_{i}"))
+
+    with ThreadPoolExecutor(8) as pool:
+        served = sum(pool.map(serve, range(40)))
     promotion = first.get("/promotions/P-A").json()
-    assert served >= 2 and promotion["spent_cents"] <= 20
-    assert promotion["spent_cents"] + promotion["remaining_cents"] == 20
+    assert served == 6 and promotion["spent_cents"] == 7 * cost <= promotion["budget_cents"]
 
 
 def test_frequency_cap_limits_serves_per_customer_per_day(shop, start_app):
