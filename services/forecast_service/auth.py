@@ -48,9 +48,10 @@ class ApiKeys:
             if not entry:
                 continue
             key, sep, scope = entry.rpartition(":")
-            if not sep or not key:
-                raise ValueError(f"API key entry '{entry[:4]}…' must look like key:scope")
-            scopes[key] = Scope.parse(scope)
+            if not sep or not key.strip():
+                raise ValueError("API keys must be comma-separated key:scope pairs (e.g. 'k1:read,k2:admin'); "
+                                 "found an entry without a scope")  # never echo the entry: it may be a secret
+            scopes[key.strip()] = Scope.parse(scope)
         return cls(scopes)
 
     @property

@@ -36,7 +36,9 @@ async def predict(context: Context, store_id: StoreId | None = None,
     table = context.forecasts.current()
     if store_id is not None and store_id not in table.stores:
         await run_in_threadpool(forecasting.require_store, table, context.db, store_id)
-    factors = context.cached_facings_factors() or await run_in_threadpool(context.facings_factors)
+    factors = context.cached_facings_factors()
+    if factors is None:
+        factors = await run_in_threadpool(context.facings_factors)
     return JSONResponse(forecasting.shelf_plan(table, store_id, days, factors))  # CPU only: stays on the event loop
 
 
