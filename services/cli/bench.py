@@ -33,14 +33,58 @@ def register(commands: argparse._SubParsersAction) -> None:
     ingest.add_argument("--consumers", type=_positive_int, default=1, help="consumer processes in the group")
     ingest.add_argument("--json", action="store_true", help="only the JSON summary on stdout")
     ingest.set_defaults(handler=_ingest)
+    soak = kinds.add_parser("soak", help="the simulated shop at a steady rate for a while: consumer memory and lag over time")
+    soak.add_argument("--rate", type=_positive_float, default=1000.0, help="events/s the generator publishes")
+    soak.add_argument("--duration", type=_positive_float, default=600.0, help="seconds of publishing (the backlog drains after)")
+    soak.add_argument("--seed", type=int, default=0)
+    soak.add_argument("--json", action="store_true", help="only the JSON summary on stdout")
+    soak.set_defaults(handler=_soak)
+    api = kinds.add_parser("api", help="HTTP request latency of an API (self-contained unless --url is given)")
+    api.add_argument("--service", choices=("forecast", "promotions"), required=True)
+    api.add_argument("--requests", type=_positive_int, default=5_000)
+    api.add_argument("--concurrency", type=_positive_int, default=16)
+    api.add_argument("--url", default=None, help="bench this running API instead (its data is read from the configured MongoDB)")
+    api.add_argument("--api-key", default=None, help="key with read scope for --url (default: the first of SHELFCAST_API_KEYS)")
+    api.add_argument("--json", action="store_true", help="only the JSON summary on stdout")
+    api.set_defaults(handler=_api)
 
 
 def _ingest(args: argparse.Namespace) -> int:
     from services.data_consumer.bench import bench_ingest
 
     result = bench_ingest(load_settings(), args.events, rate=args.rate, consumers=args.consumers)
-    if not args.json:
+    _report(result, args.json)
+    return 0 if result["lost"] == 0 and result["duplicated"] == 0 else 1
+
+
+def _api(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    configured = settings.api_keys.split(",")[0].partition(":")[0].strip() or None
+    api_key = args.api_key or (configured if args.url else None)
+    if args.service == "forecast":
+        from services.forecast_service.bench import run_forecast_bench as run
+    else:
+        from services.promotion_engine.api_bench import run_promotions_bench as run
+    result = run(settings, args.requests, args.concurrency, url=args.url, api_key=api_key, progress=not args.json)
+    _report(result, args.json)
+    return 0 if result["errors"] == 0 else 1
+
+
+def _report(result: dict, only_json: bool) -> None:
+    if not only_json:
         for key, value in result.items():
             print(f"{key:>26}: {value}")
+    print(json.dumps(result))
+
+
+def _soak(args: argparse.Namespace) -> int:
+    """Exit 1 if anything was lost or applied twice, so a scripted soak fails loudly."""
+    from services.data_consumer.soak import bench_soak
+
+    result = bench_soak(load_settings(), args.rate, args.duration, seed=args.seed, progress=not args.json)
+    if not args.json:
+        for key, value in result.items():
+            if key != "samples":
+                print(f"{key:>26}: {value}")
     print(json.dumps(result))
     return 0 if result["lost"] == 0 and result["duplicated"] == 0 else 1

@@ -17,6 +17,7 @@ import threading
 
 from services.common.embedded import EmbeddedStack
 from services.common.embedded.jars import EmbeddedStackError
+from services.common.embedded.service import service_env
 from services.common.settings import Settings, load_settings
 
 SERVICES = (
@@ -32,16 +33,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="generated events per second (default 200; the opening catalog and stock come first)")
     parser.add_argument("--seed", type=int, default=None, help="generator seed (default: random, printed)")
     parser.set_defaults(handler=_up)
-
-
-def _child_env(live: Settings, dev_credentials: dict[str, str]) -> dict[str, str]:
-    return os.environ | dev_credentials | {
-        "SHELFCAST_KAFKA_BOOTSTRAP": live.kafka_bootstrap,
-        "SHELFCAST_MONGO_URI": live.mongo_uri,
-        "SHELFCAST_MONGO_DB": live.mongo_db,
-        "SHELFCAST_TOPIC_PREFIX": live.topic_prefix,
-        "OMP_WAIT_POLICY": "PASSIVE",
-    }
 
 
 def _dev_credentials(settings: Settings) -> dict[str, str]:
@@ -68,7 +59,7 @@ def _up(args: argparse.Namespace) -> int:
         print(f"shelfcast: {exc}", file=sys.stderr)
         return 1
     credentials = _dev_credentials(settings)
-    env = _child_env(live, credentials)
+    env = service_env(live, **credentials)
     children: list[tuple[str, subprocess.Popen]] = []
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -6,7 +6,6 @@ producer → broker → consumer group → validation → exactly-once writes �
 """
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from tqdm import tqdm
 from services.common import store
 from services.common.bus import EventConsumer, EventProducer
 from services.common.embedded import EmbeddedStack
+from services.common.embedded.service import service_env
 from services.common.events import OrderLine, OrderPlaced, ProductUpserted, Restocked, StoreUpserted, event_to_bytes
 from services.common.settings import Settings
 from services.common.store import connect
@@ -40,11 +40,8 @@ def _stock(now: datetime) -> list:
 
 
 def _consumer_env(settings: Settings) -> dict[str, str]:
-    return os.environ | {
-        "SHELFCAST_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "SHELFCAST_MONGO_URI": settings.mongo_uri, "SHELFCAST_MONGO_DB": settings.mongo_db,
-        "SHELFCAST_TOPIC_PREFIX": settings.topic_prefix, "SHELFCAST_CONSUMER_GROUP": settings.consumer_group,
-        "SHELFCAST_CONSUMER_METRICS_PORT": "0", "SHELFCAST_LOG_LEVEL": "WARNING",
-    }
+    return service_env(settings, SHELFCAST_CONSUMER_GROUP=settings.consumer_group, SHELFCAST_CONSUMER_METRICS_PORT="0",
+                       SHELFCAST_LOG_LEVEL="WARNING")
 
 
 def _produce(producer: EventProducer, settings: Settings, events: int, rate: float | None, progress: bool) -> float:

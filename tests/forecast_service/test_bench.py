@@ -1,14 +1,17 @@
 """The load-test helper against a real uvicorn serving the shared trained model (behaviour, not speed)."""
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
 import uvicorn
 
+from services.common import store
 from services.forecast_service.app import create_app
 from services.forecast_service.bench import bench_forecast_api
 from tests.forecast_service.conftest import READ, TRAINING
@@ -46,3 +49,31 @@ def test_bench_reports_rps_and_latency_percentiles_without_errors(served: str) -
 def test_bench_counts_refused_requests_as_errors(served: str) -> None:
     result = bench_forecast_api(served, "wrong-key", requests=10, concurrency=2, skus=["A"], stores=["s1"])
     assert result["errors"] == 10
+
+
+def test_cli_bench_api_against_a_running_service_reads_its_skus_and_stores(served: str, trained_api, capsys) -> None:
+    from services.cli.main import main
+
+    env = {"SHELFCAST_MONGO_URI": trained_api.settings.mongo_uri, "SHELFCAST_MONGO_DB": trained_api.settings.mongo_db}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        code = main(["bench", "api", "--service", "forecast", "--url", served, "--api-key", READ, "--requests", "30",
+                     "--concurrency", "3", "--json"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert code == 0
+    assert result["url"] == served and result["errors"] == 0 and result["rps"] > 0
+
+
+def test_seeded_bench_history_has_the_consumers_rollup_shape(live_settings) -> None:
+    from services.common.store import connect
+    from services.forecast_service.bench import seed_bench_history
+
+    db = connect(live_settings.mongo_uri, f"bench_seed_{uuid.uuid4().hex[:8]}")
+    skus, stores = seed_bench_history(db, skus=3, stores=2, days=20)
+    rollups = list(db[store.DAILY_SALES].find())
+    assert (len(skus), len(stores)) == (3, 2)
+    assert rollups and all(doc["_id"] == f"{doc['day']}|{doc['sku']}|{doc['store_id']}|{doc['channel']}" for doc in rollups)
+    assert all(doc["units"] > 0 and doc["revenue_cents"] > doc["cost_cents"] for doc in rollups)
+    assert {doc["sku"] for doc in rollups} <= set(skus) and db[store.STOCK].count_documents({}) == 6
+    db.client.drop_database(db.name)
