@@ -88,23 +88,18 @@ def _ids(values: pd.Series) -> pd.Series:
 
 def _parse_dates(values: pd.Series, name: str, file: Path) -> pd.Series:
     parsed = pd.to_datetime(values.str.strip(), format="ISO8601", errors="coerce")
-    bad = parsed.isna()
-    if bad.any():
-        position = int(bad.to_numpy().argmax())
-        raise ForecastInputError(
-            f"column '{name}' line {position + _HEADER_LINES + 1} of {file}: "
-            f"cannot parse date '{values.iloc[position]}' (expected YYYY-MM-DD)"
-        )
-    return parsed
+    return _reject_unparsed(values, parsed, name, file, "cannot parse date '{}' (expected YYYY-MM-DD)")
 
 
 def _parse_numbers(values: pd.Series, name: str, file: Path) -> pd.Series:
     parsed = pd.to_numeric(values.str.strip(), errors="coerce")
+    return _reject_unparsed(values, parsed, name, file, "'{}' is not a number")
+
+
+def _reject_unparsed(values: pd.Series, parsed: pd.Series, name: str, file: Path, problem: str) -> pd.Series:
+    """``parsed`` unless a value failed to parse: then one line naming the column, file line and value."""
     bad = parsed.isna()
     if bad.any():
         position = int(bad.to_numpy().argmax())
-        raise ForecastInputError(
-            f"column '{name}' line {position + _HEADER_LINES + 1} of {file}: "
-            f"'{values.iloc[position]}' is not a number"
-        )
+        raise ForecastInputError(f"column '{name}' line {position + _HEADER_LINES + 1} of {file}: {problem.format(values.iloc[position])}")
     return parsed

@@ -60,21 +60,6 @@ class ForecastOut(_Out):
     history: list[HistoryPoint] = Field(description="the last 60 days of units the model holds (channels summed)")
 
 
-class ReorderOut(_Out):
-    sku: str
-    store_id: str
-    on_hand: float
-    lead_time_days: int
-    service_level: float
-    demand_over_lead_time: float
-    safety_stock: float
-    reorder_point: float
-    order_up_to: float
-    suggested_order: float
-    days_of_cover: float | None
-    stockout_risk: float
-
-
 class WhatIfIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"sku": "SKU-0001", "store_id": "s1", "price_change_pct": 10, "horizon": 28}]})

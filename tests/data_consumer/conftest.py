@@ -6,12 +6,12 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from kafka import KafkaConsumer
 
 from services.common.bus import EventProducer
 from services.common.settings import Settings
 from services.common.store import connect
 from services.data_consumer.main import run_consumer
+from tests.topic_reading import read_records
 
 WAIT_S = 120.0
 
@@ -55,14 +55,4 @@ def running_consumer(settings: Settings) -> Iterator[threading.Event]:
 
 def read_dead_letters(settings: Settings, expected: int, timeout_s: float = WAIT_S) -> list:
     """Everything on the test's dead-letter topic, waiting until ``expected`` records arrived."""
-    consumer = KafkaConsumer(settings.topics.dead_letter, bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, group_id=None, consumer_timeout_ms=1000)
-    records: list = []
-    deadline = time.monotonic() + timeout_s
-    try:
-        while len(records) < expected and time.monotonic() < deadline:
-            for batch in consumer.poll(500).values():
-                records.extend(batch)
-    finally:
-        consumer.close()
-    return records
+    return read_records(settings, [settings.topics.dead_letter], expected, timeout_s)

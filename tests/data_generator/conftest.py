@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Iterable
 
 import pytest
@@ -11,7 +10,6 @@ from kafka import KafkaConsumer, TopicPartition
 from services.cli import generate
 from services.common.settings import Settings
 
-WAIT_S = 30.0
 KEY = "test-pseudonym-key"
 
 
@@ -30,21 +28,6 @@ def cli_settings(isolated_settings: Settings, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("SHELFCAST_TOPIC_PREFIX", isolated_settings.topic_prefix)
     monkeypatch.setenv("SHELFCAST_PSEUDONYM_KEY", KEY)
     return isolated_settings.model_copy(update={"pseudonym_key": KEY})
-
-
-def read_records(settings: Settings, topics: Iterable[str], expected: int, timeout_s: float = WAIT_S) -> list:
-    """Every record on ``topics`` from the beginning, waiting until ``expected`` arrived (a timeout returns fewer)."""
-    consumer = KafkaConsumer(*topics, bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, group_id=None)
-    records: list = []
-    deadline = time.monotonic() + timeout_s
-    try:
-        while len(records) < expected and time.monotonic() < deadline:
-            for batch in consumer.poll(500).values():
-                records.extend(batch)
-    finally:
-        consumer.close()
-    return records
 
 
 def messages_on(settings: Settings, topics: Iterable[str]) -> int:

@@ -13,7 +13,8 @@ from services.common.events import parse_event
 from services.common.settings import load_settings
 from services.data_generator.recording import parse_record
 from services.data_generator.runner import run_generator
-from tests.data_generator.conftest import last_json_line, read_records, shelfcast
+from tests.data_generator.conftest import last_json_line, shelfcast
+from tests.topic_reading import read_records
 
 START = "2026-03-02T08:00:00Z"
 

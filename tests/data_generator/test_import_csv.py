@@ -11,7 +11,8 @@ from services.common.events import event_to_bytes, parse_event
 from services.common.privacy import pseudonymize
 from services.data_generator.csv_import import load_csv
 from services.data_generator.importers.csv_file import CsvImportError
-from tests.data_generator.conftest import KEY, last_json_line, messages_on, read_records, shelfcast
+from tests.data_generator.conftest import KEY, last_json_line, messages_on, shelfcast
+from tests.topic_reading import read_records
 
 HEADER = ["Row ID", "Order ID", "Order Date", "Ship Date", "Ship Mode", "Customer ID", "Customer Name", "Segment", "Country", "City",
           "State", "Postal Code", "Region", "Product ID", "Category", "Sub-Category", "Product Name", "Sales", "Quantity", "Discount", "Profit"]

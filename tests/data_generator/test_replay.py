@@ -6,7 +6,8 @@ from collections import Counter
 
 from services.common.events import event_to_bytes, parse_event
 from services.data_generator.recording import parse_record, record_line
-from tests.data_generator.conftest import last_json_line, messages_on, read_records, shelfcast
+from tests.data_generator.conftest import last_json_line, messages_on, shelfcast
+from tests.topic_reading import read_records
 
 
 def record_stream(tmp_path, capsys, events: int = 3000):

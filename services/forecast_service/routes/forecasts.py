@@ -9,7 +9,8 @@ from fastapi.responses import JSONResponse, Response
 
 from services.forecast_service import forecasting
 from services.forecast_service.dependencies import Context, Db, require_read
-from services.forecast_service.schemas import ForecastOut, PredictItem, ReorderOut, WhatIfIn, WhatIfOut
+from services.forecast_service.reorder import ReorderSuggestion
+from services.forecast_service.schemas import ForecastOut, PredictItem, WhatIfIn, WhatIfOut
 from services.forecast_service.shelf_space import DEFAULT_MIN_SHARE_PCT
 
 router = APIRouter(tags=["forecasts"], dependencies=[Depends(require_read)])
@@ -56,7 +57,7 @@ async def forecast(context: Context, sku: Annotated[str, Path(min_length=1, max_
     return Response(body, media_type="application/json")
 
 
-@router.get("/reorder", response_model=list[ReorderOut], summary="Reorder points and suggested orders",
+@router.get("/reorder", response_model=list[ReorderSuggestion], summary="Reorder points and suggested orders",
             description=forecasting.reorder_rules.__doc__ or "")
 def reorder(context: Context, db: Db, store_id: StoreId | None = None,
             lead_time_days: Annotated[int, Query(ge=1, le=90)] = 7,
