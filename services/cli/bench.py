@@ -47,6 +47,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     api.add_argument("--api-key", default=None, help="key with read scope for --url (default: the first of SHELFCAST_API_KEYS)")
     api.add_argument("--json", action="store_true", help="only the JSON summary on stdout")
     api.set_defaults(handler=_api)
+    dashboard = kinds.add_parser("dashboard", help="cold and warm page data times on a store filled with ~N orders' rollups")
+    dashboard.add_argument("--orders", type=_positive_int, default=1_000_000)
+    dashboard.add_argument("--days", type=_positive_int, default=730, help="days of history the orders spread over")
+    dashboard.add_argument("--repeats", type=_positive_int, default=2, help="cold runs per page (the best is reported)")
+    dashboard.add_argument("--json", action="store_true", help="only the JSON summary on stdout")
+    dashboard.set_defaults(handler=_dashboard)
 
 
 def _ingest(args: argparse.Namespace) -> int:
@@ -68,6 +74,14 @@ def _api(args: argparse.Namespace) -> int:
     result = run(settings, args.requests, args.concurrency, url=args.url, api_key=api_key, progress=not args.json)
     _report(result, args.json)
     return 0 if result["errors"] == 0 else 1
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    from services.dashboard.bench import run_dashboard_bench
+
+    result = run_dashboard_bench(load_settings(), args.orders, args.days, args.repeats, progress=not args.json)
+    _report(result, args.json)
+    return 0
 
 
 def _report(result: dict, only_json: bool) -> None:

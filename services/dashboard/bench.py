@@ -1,29 +1,40 @@
 """Page data timings on a database filled with what ~1M orders produce (``shelfcast bench dashboard``).
 
-The rollups are simulated in bulk with numpy (orders → lines → day × SKU × store × channel sums) and
-inserted directly; the event collections the pages also read (orders, clicks) get only the most
-recent ``event_days`` days, the window the pages default to. Each page's data functions are then
-timed with a cold cache over a 30-day window and over the whole range (best of ``repeats``: the
-first run after a bulk insert also pays the server's JIT warm-up and garbage collection), and warm.
+The rollups are simulated in bulk with numpy (orders → lines → day × SKU × store × channel sums, and
+the day and month summaries the pages read, folded from the same lines) and inserted directly; the
+event collections the pages also read (orders, clicks) get only the most recent ``event_days`` days,
+the window the pages default to. Each page's data functions (with the default-window lookup every
+callback does first) are then timed with a cold cache over a 30-day window and over the whole range
+(best of ``repeats``: the first run after a bulk insert also pays the server's JIT warm-up and
+garbage collection), and warm. ``run_dashboard_bench`` does all that on a Mongo-protocol server of
+its own, for ``shelfcast bench dashboard``.
 """
 from __future__ import annotations
 
+import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from pymongo.database import Database
+from tqdm import tqdm
 
 from services.common import store
+from services.common.embedded.jars import ensure_jars
+from services.common.embedded.mongo import EmbeddedMongo
 from services.common.settings import Settings
+from services.common.store import connect, ensure_indexes
 from services.dashboard.api_client import PromotionClient
 from services.dashboard.data import CONSUMER_STATUS, DashboardData
 from services.dashboard.filters import CHANNELS, Filters
 from services.dashboard.reports import build_report
+from services.data_consumer.rollups import SUMMARY_CATEGORY_COUNTERS, SUMMARY_SKU_COUNTERS, discount_band
 
 CATEGORIES = {"Furniture": ["Chairs", "Tables", "Bookcases"], "Office Supplies": ["Paper", "Binders", "Storage"],
               "Technology": ["Phones", "Accessories", "Machines"], "Grocery": ["Snacks", "Drinks", "Pantry"], "Home": ["Kitchen", "Decor", "Garden"]}
@@ -41,10 +52,12 @@ def fill_database(db: Database, orders: int = 1_000_000, days: int = 730, skus: 
     locations = _stores(rng, stores)
     lines = _simulate_lines(rng, orders, days, skus, stores, end)
     rollups = _rollup_documents(lines, products, locations, end, days)
+    summaries = _summary_documents(lines, products, locations, end, days)
     recent = lines[lines["day_index"] >= days - event_days]
     order_docs = _order_documents(recent, products, locations, end, days)
     counts = {store.PRODUCTS: _insert(db, store.PRODUCTS, products.to_dict("records")), store.STORES: _insert(db, store.STORES, locations.to_dict("records")),
-              store.DAILY_SALES: _insert(db, store.DAILY_SALES, rollups), store.ORDERS: _insert(db, store.ORDERS, order_docs),
+              store.DAILY_SALES: _insert(db, store.DAILY_SALES, rollups), store.SALES_SUMMARY: _insert(db, store.SALES_SUMMARY, summaries),
+              store.ORDERS: _insert(db, store.ORDERS, order_docs),
               store.CLICKS: _insert(db, store.CLICKS, _click_documents(rng, order_docs)), store.STOCK: _insert(db, store.STOCK, _stock_documents(rng, products, locations)),
               store.ALERTS: _insert(db, store.ALERTS, _alert_documents(rng, products, locations, end, event_days)),
               store.EXPOSURES: _insert(db, store.EXPOSURES, _exposure_documents(rng, order_docs))}
@@ -62,8 +75,9 @@ def page_loads(data: DashboardData, promotions: PromotionClient) -> dict[str, Ca
         data.sales_by_day_channel(f), data.sales_by_category(f), data.sales_by_store(f), data.discount_bands(f), data.sales_by_segment(f), data.sales_by_sku(f)
 
     def forecasts(f: Filters) -> None:
-        top = data.sales_by_sku(f)["sku"].iloc[0]
-        data.sku_history(top, data.sales_by_store(f)["store_id"].iloc[0], f.end)
+        skus, stores = data.sales_by_sku(f)["sku"], data.sales_by_store(f)["store_id"]
+        if len(skus) and len(stores):  # a tiny run may have no sale in the window
+            data.sku_history(skus.iloc[0], stores.iloc[0], f.end)
 
     return {
         "overview": overview, "sales": sales,
@@ -75,33 +89,56 @@ def page_loads(data: DashboardData, promotions: PromotionClient) -> dict[str, Ca
     }
 
 
-def bench_pages(settings: Settings, orders: int = 1_000_000, days: int = 730, repeats: int = 2) -> dict[str, Any]:
+def bench_pages(settings: Settings, orders: int = 1_000_000, days: int = 730, repeats: int = 2, progress: bool = False) -> dict[str, Any]:
     """Fill a fresh database next to ``settings.mongo_db`` and time every page's data functions."""
-    from services.common.store import connect, ensure_indexes
-
+    _check(orders, days, repeats)
     db = connect(settings.mongo_uri, f"{settings.mongo_db}_bench_{uuid.uuid4().hex[:6]}")
     ensure_indexes(db)
-    started = time.perf_counter()
-    counts = fill_database(db, orders=orders, days=days)
-    fill_s = time.perf_counter() - started
-    data = DashboardData(db, ttl_s=3600)
-    promotions = PromotionClient("http://127.0.0.1:9", timeout_s=0.5)  # nothing listens: measures the page with the engine down
-    loads = page_loads(data, promotions)
-    last = data.latest_day()
-    windows = {"30d": Filters(last - timedelta(days=29), last), "full": Filters(last - timedelta(days=days - 1), last)}
-    pages: dict[str, dict[str, float]] = {}
-    for name, load in loads.items():
-        timings = {}
-        for label, f in windows.items():
-            colds = []
-            for _ in range(repeats):
-                data.clear_cache()
-                colds.append(_ms(lambda: load(f)))
-            timings[f"cold_{label}_ms"] = min(colds)
-            timings[f"warm_{label}_ms"] = _ms(lambda: load(f))
-        pages[name] = timings
-    db.client.drop_database(db.name)
-    return {"orders": orders, "days": days, "documents": counts, "fill_seconds": round(fill_s, 1), "repeats": repeats, "pages": pages}
+    try:
+        started = time.perf_counter()
+        counts = fill_database(db, orders=orders, days=days)
+        fill_s = time.perf_counter() - started
+        data = DashboardData(db, ttl_s=3600)
+        promotions = PromotionClient("http://127.0.0.1:9", timeout_s=0.5)  # nothing listens: measures the page with the engine down
+        last = data.latest_day()
+        windows = {"30d": Filters(last - timedelta(days=29), last), "full": Filters(last - timedelta(days=days - 1), last)}
+        pages: dict[str, dict[str, float]] = {}
+        for name, page in tqdm(page_loads(data, promotions).items(), desc="pages", unit="page", disable=not progress, file=sys.stderr):
+            def load(f: Filters, page: Callable[[Filters], Any] = page) -> None:
+                data.latest_day(), page(f)  # every callback turns the shell's filters into dates first
+
+            timings = {}
+            for label, f in windows.items():
+                colds = []
+                for _ in range(repeats):
+                    data.clear_cache()
+                    colds.append(_ms(lambda: load(f)))
+                timings[f"cold_{label}_ms"] = min(colds)
+                timings[f"warm_{label}_ms"] = _ms(lambda: load(f))
+            pages[name] = timings
+    finally:
+        db.client.drop_database(db.name)
+    slowest = {label: max(t[f"cold_{label}_ms"] for t in pages.values()) for label in windows}
+    return {"orders": orders, "days": days, "documents": counts, "fill_seconds": round(fill_s, 1), "repeats": repeats,
+            "slowest_cold_30d_ms": slowest["30d"], "slowest_cold_full_ms": slowest["full"], "pages": pages}
+
+
+def run_dashboard_bench(settings: Settings, orders: int, days: int = 730, repeats: int = 2, progress: bool = True) -> dict[str, Any]:
+    """``bench_pages`` on a Mongo-protocol server started for the run (memory backend) and stopped after it."""
+    _check(orders, days, repeats)
+    with tempfile.TemporaryDirectory(prefix="shelfcast-dashboard-bench-") as run_dir:
+        server = EmbeddedMongo(ensure_jars(settings.data_dir / "jars"), Path(run_dir) / "mongo")
+        server.start()
+        try:
+            return bench_pages(settings.model_copy(update={"mongo_uri": server.uri, "mongo_db": "bench"}), orders, days, repeats, progress)
+        finally:
+            server.stop()
+
+
+def _check(orders: int, days: int, repeats: int) -> None:
+    """Bad sizes fail before anything starts, with a one-line message for the CLI."""
+    if orders < 1 or days < 1 or repeats < 1:
+        raise ValueError(f"orders, days and repeats must be at least 1 (got {orders}, {days}, {repeats})")
 
 
 def _ms(fn: Callable[[], Any]) -> float:
@@ -176,6 +213,34 @@ def _rollup_documents(lines: pd.DataFrame, products: pd.DataFrame, stores: pd.Da
                      "units": int(r.units), "revenue_cents": int(r.revenue_cents), "cost_cents": int(r.cost_cents), "discount_cents": int(r.discount_cents),
                      "order_lines": int(r.order_lines), "returned_units": 0, "refund_cents": 0})
     return docs
+
+
+def _summary_documents(lines: pd.DataFrame, products: pd.DataFrame, stores: pd.DataFrame, end: date, days: int) -> list[dict]:
+    """Day and month summaries as the consumer's ``add_to_summary`` leaves them, folded from the same order lines."""
+    priced = _priced(lines, products).rename(columns={"quantity": "units"})
+    first = end - timedelta(days=days - 1)
+    day_names = np.array([(first + timedelta(days=i)).strftime("%Y-%m-%d") for i in range(days)])
+    list_cents = priced["units"] * products["price_cents"].to_numpy()[priced["sku"]]
+    priced = priced.assign(category=products["category"].to_numpy()[priced["sku"]], sku=products["_id"].to_numpy()[priced["sku"]],
+                           band=[discount_band(d, g) for d, g in zip(priced["discount_cents"], list_cents)])
+    store_ids, regions = stores["_id"].tolist(), stores["region"].tolist()
+    docs: dict[str, dict] = {}
+    for grain, periods in (("day", day_names), ("month", np.array([d[:7] for d in day_names]))):
+        by_period = priced.assign(period=periods[priced["day_index"]])
+        for field, keys, counters in (("skus", ["sku"], SUMMARY_SKU_COUNTERS), ("categories", ["category"], SUMMARY_CATEGORY_COUNTERS),
+                                      ("discounts", ["category", "band"], ("revenue_cents", "cost_cents"))):
+            summed = [c for c in counters if c in by_period.columns]  # returns are not simulated: their counters stay 0
+            sums = by_period.groupby(["period", "store", "channel", *keys], as_index=False)[summed].sum()
+            for row in sums.to_dict("records"):
+                doc_id = f"{row['period']}|{store_ids[row['store']]}|{CHANNELS[row['channel']]}"
+                doc = docs.setdefault(doc_id, {"_id": doc_id, "grain": grain, "period": row["period"], "store_id": store_ids[row["store"]],
+                                               "channel": CHANNELS[row["channel"]], "region": regions[row["store"]], "version": 1, "applied": {}})
+                table = doc.setdefault(field, {c: [] for c in (*keys, *counters)})
+                for column in keys:
+                    table[column].append(int(row[column]) if column == "band" else row[column])
+                for column in counters:
+                    table[column].append(int(row.get(column, 0)))
+    return list(docs.values())
 
 
 def _order_documents(lines: pd.DataFrame, products: pd.DataFrame, stores: pd.DataFrame, end: date, days: int) -> list[dict]:

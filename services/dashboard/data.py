@@ -1,13 +1,16 @@
 """Every MongoDB read of the dashboard: cached aggregations over the rollups, shaped for pages.
 
-Callbacks never query; they ask this module. Numbers come from ``daily_sales`` (the rollup) except
-what only the event collections know: order counts (an order spans rollup rows), sessions, baskets.
-Every public method is cached for ``ttl_s`` so a page refresh costs at most one query per aggregate.
+Callbacks never query; they ask this module. Sales numbers come from ``sales_summary`` (per day and
+per month × store × channel, written by the data consumer) except what only the event collections
+know: order counts (an order spans rollup rows), sessions, baskets. Every public method is cached
+for ``ttl_s`` so a page refresh costs at most one query per aggregate.
 
-The Mongo-protocol test server scans a collection for every query (it uses no index for ranges, and
-was measured no faster for equality), so queries are shaped to scan as few times as possible: one
-day × channel scan over this period and the previous one serves the KPIs, both comparison periods
-and the trend; one category × channel × region scan serves the category and segment views.
+The Mongo-protocol server scans a whole collection for any query not by ``_id`` alone, so the pages
+read the small summary collection (~22k documents for two years of 10 stores) rather than the
+per-SKU ``daily_sales`` (~900k): the day × category entries of the period and the previous one serve
+the KPIs, both comparison periods and the trend; the SKU and discount entries of the period (whole
+months from month summaries, the days at either end from day summaries) serve categories, segments,
+stores, bestsellers and discount bands, one read for all of them.
 """
 from __future__ import annotations
 
@@ -20,17 +23,22 @@ import pandas as pd
 from pymongo.database import Database
 
 from services.common import store
+from services.common.events import Channel
 from services.dashboard.baskets import association_rules
 from services.dashboard.cache import TTLCache
 from services.dashboard.filters import Filters
+from services.data_consumer.rollups import rollup_id
 
 T = TypeVar("T")
 CONSUMER_STATUS = "consumer_status"  # written by services.data_consumer.main
 HEARTBEAT_STALE_S = 30
+ID_CHUNK = 400  # ids per `_id: {$in}` lookup: the server checks each match against the whole list, so cost grows with its square
 LATEST_DAY_TTL_S = 60.0  # only picks the default window: a full scan per minute is plenty
-# Each query sums only what its views show: on the test server every accumulator costs per scanned document.
 MONEY = ("units", "revenue_cents", "cost_cents")
-DISCOUNT_BANDS = ["no discount", "0–10%", "10–20%", "20–30%", "30–40%", "40%+"]
+DISCOUNT_BANDS = ["no discount", "0–10%", "10–20%", "20–30%", "30–40%", "40%+"]  # labels of rollups.discount_band 0..5
+SKU_COLUMNS = ["store_id", "channel", "region", "sku", *MONEY, "returned_units"]
+DISCOUNT_COLUMNS = ["category", "band", "revenue_cents", "cost_cents"]
+FETCH_BATCH = 2_000  # summaries per reply: keeps each reply far below the server's 48 MB cap
 
 
 @dataclass(frozen=True)
@@ -117,7 +125,8 @@ class DashboardData:
     def latest_day(self) -> date:
         """The last day with sales, so a replayed or imported history opens on its own dates; today if empty."""
         def compute() -> date:
-            rows = list(self.db[store.DAILY_SALES].aggregate([{"$group": {"_id": None, "day": {"$max": "$day"}}}]))
+            pipeline = [{"$match": {"grain": "day"}}, {"$group": {"_id": None, "day": {"$max": "$period"}}}]
+            rows = list(self.db[store.SALES_SUMMARY].aggregate(pipeline))
             return date.fromisoformat(rows[0]["day"]) if rows and rows[0]["day"] else datetime.now(timezone.utc).date()
         return self._cached("latest_day", compute, LATEST_DAY_TTL_S)
 
@@ -157,32 +166,37 @@ class DashboardData:
             sessions=int(sessions["sessions"].sum()), session_orders=int(orders.loc[orders["channel"].isin(click_channels), "orders"].sum()))
 
     def _daily_sales(self, f: Filters) -> pd.DataFrame:
-        """Rollup sums per day × channel over the period and the previous one."""
+        """Sales sums per day × channel over the period and the previous one, from the day summaries' category entries."""
         def compute() -> pd.DataFrame:
-            frame = _dated(self._grouped(_with_previous(f).rollup_match(), {"day": "$day", "channel": "$channel"}, (*MONEY, "refund_cents")))
-            return frame.sort_values(["date", "channel"], ignore_index=True)
+            window, columns = _with_previous(f), (*MONEY, "refund_cents")
+            query = {"grain": "day", "period": {"$gte": window.start.isoformat(), "$lte": window.end.isoformat()}} | _summary_match(f)
+            table: dict[str, list] = {c: [] for c in ("day", "channel", "category", *columns)}
+            projection = {"period": 1, "channel": 1, "categories.category": 1, **{f"categories.{c}": 1 for c in columns}, "_id": 0}
+            for doc in self.db[store.SALES_SUMMARY].find(query, projection, batch_size=FETCH_BATCH):
+                _extend(table, doc["categories"], day=doc["period"], channel=doc["channel"])
+            frame = _frame(table)
+            if f.categories:
+                frame = frame[frame["category"].isin(f.categories)]
+            frame = frame.groupby(["day", "channel"], as_index=False)[list(columns)].sum()
+            return _dated(frame).sort_values(["date", "channel"], ignore_index=True)
         return self._cached(("daily_sales", f), compute)
 
     def _daily_orders(self, f: Filters) -> pd.DataFrame:
         """Orders and order revenue per day × channel over both periods (an order spans rollup rows, so they are counted here)."""
         def compute() -> pd.DataFrame:
-            window = _with_previous(f)
-            pipeline = [{"$match": window.order_match(self.catalog().skus_in(f.categories))},
-                        {"$group": {"_id": {"day": "$day", "channel": "$channel"}, "orders": {"$sum": 1}, "revenue_cents": {"$sum": "$revenue_cents"}}}]
-            rows = [{**d["_id"], "orders": int(d["orders"]), "revenue_cents": int(d["revenue_cents"])} for d in self.db[store.ORDERS].aggregate(pipeline)]
-            return _dated(pd.DataFrame(rows, columns=["day", "channel", "orders", "revenue_cents"]))
+            match = _with_previous(f).order_match(self.catalog().skus_in(f.categories))
+            frame = self._fields(store.ORDERS, match, ["day", "channel", "revenue_cents"])
+            frame = frame.groupby(["day", "channel"], as_index=False).agg(orders=("revenue_cents", "size"), revenue_cents=("revenue_cents", "sum"))
+            return _dated(frame.astype({"orders": "int64", "revenue_cents": "int64"}))
         return self._cached(("daily_orders", f), compute)
 
     def _daily_sessions(self, f: Filters) -> pd.DataFrame:
         """Distinct clickstream sessions per day × channel over both periods; clicks carry no region or
         category, so only the channel filter applies (a session spanning midnight counts on both days)."""
         def compute() -> pd.DataFrame:
-            window = _with_previous(f)
-            match = window.day_match() | ({"channel": {"$in": list(f.channels)}} if f.channels else {})
-            pipeline = [{"$match": match}, {"$group": {"_id": {"d": "$day", "c": "$channel", "s": "$session_id"}}},
-                        {"$group": {"_id": {"day": "$_id.d", "channel": "$_id.c"}, "sessions": {"$sum": 1}}}]
-            rows = [{**d["_id"], "sessions": int(d["sessions"])} for d in self.db[store.CLICKS].aggregate(pipeline)]
-            return _dated(pd.DataFrame(rows, columns=["day", "channel", "sessions"]))
+            match = _with_previous(f).day_match() | ({"channel": {"$in": list(f.channels)}} if f.channels else {})
+            frame = self._fields(store.CLICKS, match, ["day", "channel", "session_id"]).drop_duplicates()
+            return _dated(frame.groupby(["day", "channel"], as_index=False).agg(sessions=("session_id", "size")).astype({"sessions": "int64"}))
         return self._cached(("daily_sessions", f), compute)
 
     def ingestion(self) -> Ingestion:
@@ -207,49 +221,67 @@ class DashboardData:
         return frame[frame["date"] < pd.Timestamp(f.start)].reset_index(drop=True)
 
     def sales_by_category(self, f: Filters) -> pd.DataFrame:
-        return self._sales_mix(f).groupby(["category", "sub_category"], as_index=False, dropna=False)[list(MONEY)].sum()
+        def compute() -> pd.DataFrame:
+            frame = self._sku_sales(f).merge(self.catalog().products[["sku", "category", "sub_category"]], on="sku", how="left")
+            return frame.groupby(["category", "sub_category"], as_index=False, dropna=False)[list(MONEY)].sum()
+        return self._cached(("sales_by_category", f), compute)
 
     def sales_by_segment(self, f: Filters) -> pd.DataFrame:
         """Channel × region: orders carry no customer segment, so these are the segments the data has."""
-        return self._sales_mix(f).groupby(["channel", "region"], as_index=False, dropna=False)[list(MONEY)].sum()
-
-    def _sales_mix(self, f: Filters) -> pd.DataFrame:
-        """Sums per category × sub-category × channel × region (at most a few hundred rows)."""
-        keys = {"category": "$category", "sub_category": "$sub_category", "channel": "$channel", "region": "$region"}
-        return self._cached(("sales_mix", f), lambda: self._grouped(f.rollup_match(), keys, MONEY))
+        return self._cached(("sales_by_segment", f),
+                            lambda: self._sku_sales(f).groupby(["channel", "region"], as_index=False, dropna=False)[list(MONEY)].sum())
 
     def sales_by_store(self, f: Filters) -> pd.DataFrame:
         """Sales per store with its name, region and coordinates (for the map)."""
         def compute() -> pd.DataFrame:
-            frame = self._grouped(f.rollup_match(), {"store_id": "$store_id"}, ("units", "revenue_cents"))
+            frame = self._sku_sales(f).groupby("store_id", as_index=False)[["units", "revenue_cents"]].sum()
             return self.catalog().stores.merge(frame, on="store_id", how="inner").sort_values("revenue_cents", ascending=False, ignore_index=True)
         return self._cached(("sales_by_store", f), compute)
 
     def sales_by_sku(self, f: Filters) -> pd.DataFrame:
         """Every SKU sold in the period with name and category, best revenue first (bestsellers, top movers)."""
         def compute() -> pd.DataFrame:
-            frame = self._grouped(f.rollup_match(), {"sku": "$sku"}, (*MONEY, "returned_units"))
+            frame = self._sku_sales(f).groupby("sku", as_index=False)[[*MONEY, "returned_units"]].sum()
             names = self.catalog().products[["sku", "name", "category", "sub_category"]]
             frame = frame.merge(names, on="sku", how="left")
             return frame.sort_values(["revenue_cents", "sku"], ascending=[False, True], ignore_index=True)
         return self._cached(("sales_by_sku", f), compute)
 
     def discount_bands(self, f: Filters) -> pd.DataFrame:
-        """Revenue, cost and profit per discount band; the band is each rollup row's discount / list price."""
+        """Revenue, cost and profit per discount band; the band is each order line's discount / list price."""
         def compute() -> pd.DataFrame:
-            gross = {"$add": ["$revenue_cents", "$discount_cents"]}
-            band = {"$cond": [{"$gt": ["$discount_cents", 0]},
-                              {"$floor": {"$multiply": [{"$divide": ["$discount_cents", {"$cond": [{"$gt": [gross, 0]}, gross, 1]}]}, 10]}}, -1]}
-            pipeline = [{"$match": f.rollup_match()},
-                        {"$project": {"band": band, "revenue_cents": 1, "cost_cents": 1}},
-                        {"$group": {"_id": "$band", "revenue_cents": {"$sum": "$revenue_cents"}, "cost_cents": {"$sum": "$cost_cents"}}}]
-            frame = pd.DataFrame(list(self.db[store.DAILY_SALES].aggregate(pipeline)), columns=["_id", "revenue_cents", "cost_cents"])
-            frame["band"] = [DISCOUNT_BANDS[min(int(b) + 1, len(DISCOUNT_BANDS) - 1)] for b in frame.pop("_id")]
-            frame = frame.groupby("band", as_index=False).sum()
+            frame = self._period_summaries(f)[1]
+            if f.categories:
+                frame = frame[frame["category"].isin(f.categories)]
+            frame = frame.groupby("band", as_index=False)[["revenue_cents", "cost_cents"]].sum()
+            frame["band"] = pd.Categorical([DISCOUNT_BANDS[int(b)] for b in frame["band"]], DISCOUNT_BANDS, ordered=True)
             frame["profit_cents"] = frame["revenue_cents"] - frame["cost_cents"]
-            frame["band"] = pd.Categorical(frame["band"], DISCOUNT_BANDS, ordered=True)
             return frame.sort_values("band", ignore_index=True)
         return self._cached(("discount_bands", f), compute)
+
+    def _sku_sales(self, f: Filters) -> pd.DataFrame:
+        """Sums per store × channel × SKU over the period, category filter applied (from the catalog)."""
+        frame = self._period_summaries(f)[0]
+        skus = self.catalog().skus_in(f.categories)
+        return frame if skus is None else frame[frame["sku"].isin(skus)]
+
+    def _period_summaries(self, f: Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """SKU entries (``SKU_COLUMNS``) and discount entries (``DISCOUNT_COLUMNS``) of the period, summed over its days.
+
+        Read before the category filter, so changing only the categories reads nothing again."""
+        window = replace(f, categories=())
+
+        def compute() -> tuple[pd.DataFrame, pd.DataFrame]:
+            skus: dict[str, list] = {c: [] for c in SKU_COLUMNS}
+            discounts: dict[str, list] = {c: [] for c in DISCOUNT_COLUMNS}
+            projection = {"store_id": 1, "channel": 1, "region": 1, "skus": 1, "discounts": 1, "_id": 0}
+            for doc in self.db[store.SALES_SUMMARY].find(_period_query(window), projection, batch_size=FETCH_BATCH):
+                _extend(skus, doc["skus"], store_id=doc["store_id"], channel=doc["channel"], region=doc.get("region"))
+                _extend(discounts, doc["discounts"])
+            by_sku = _frame(skus).groupby(SKU_COLUMNS[:4], as_index=False, dropna=False).sum()
+            by_band = _frame(discounts).groupby(DISCOUNT_COLUMNS[:2], as_index=False, dropna=False).sum()
+            return by_sku, by_band
+        return self._cached(("period_summaries", window), compute)
 
     # ---- inventory ------------------------------------------------------------------------------
 
@@ -277,12 +309,16 @@ class DashboardData:
     # ---- forecasts, promotions, baskets ---------------------------------------------------------
 
     def sku_history(self, sku: str, store_id: str, end: date, days: int = 120) -> pd.DataFrame:
-        """Daily units and revenue of one SKU in one store (all channels), zero-filled so gaps show as zero sales."""
+        """Daily units and revenue of one SKU in one store (all channels), zero-filled so gaps show as zero sales.
+
+        Read by ``_id`` (day|sku|store|channel), the one lookup the Mongo-protocol server answers from an index."""
         def compute() -> pd.DataFrame:
             start = end - timedelta(days=days - 1)
-            match = {"sku": sku, "store_id": store_id, "day": {"$gte": start.isoformat(), "$lte": end.isoformat()}}
-            frame = self._grouped(match, {"day": "$day"}, ("units", "revenue_cents"))
             index = pd.date_range(start, end, freq="D", name="date")
+            ids = [rollup_id(d.strftime("%Y-%m-%d"), sku, store_id, channel.value) for d in index for channel in Channel]
+            rows = [(doc["day"], doc["units"], doc["revenue_cents"]) for i in range(0, len(ids), ID_CHUNK)
+                    for doc in self.db[store.DAILY_SALES].find({"_id": {"$in": ids[i:i + ID_CHUNK]}}, {"day": 1, "units": 1, "revenue_cents": 1})]
+            frame = pd.DataFrame(rows, columns=["day", "units", "revenue_cents"]).groupby("day", as_index=False).sum()
             frame = frame.set_index(pd.to_datetime(frame.pop("day"))).reindex(index, fill_value=0)
             return frame.reset_index()
         return self._cached(("sku_history", sku, store_id, end, days), compute)
@@ -332,11 +368,11 @@ class DashboardData:
 
     # ---- helpers --------------------------------------------------------------------------------
 
-    def _grouped(self, match: dict[str, Any], keys: dict[str, str], columns: tuple[str, ...]) -> pd.DataFrame:
-        """``daily_sales`` sums of ``columns`` grouped by ``keys`` (name → field), one column per key."""
-        pipeline = [{"$match": match}, {"$group": {"_id": keys, **{c: {"$sum": f"${c}"} for c in columns}}}]
-        rows = [{**d["_id"], **{c: d[c] for c in columns}} for d in self.db[store.DAILY_SALES].aggregate(pipeline)]
-        return pd.DataFrame(rows, columns=[*keys, *columns])
+    def _fields(self, collection: str, match: dict[str, Any], fields: list[str]) -> pd.DataFrame:
+        """The matching documents' ``fields``, to count and sum in pandas: measured ~6× faster than a ``$group`` on the
+        Mongo-protocol server (80k clicks: 0.6 s against 4 s)."""
+        docs = self.db[collection].find(match, {k: 1 for k in fields} | {"_id": 0}, batch_size=20_000)
+        return pd.DataFrame(list(docs), columns=fields)
 
     def _sku_store_match(self, f: Filters, catalog: Catalog) -> dict[str, Any]:
         match: dict[str, Any] = {}
@@ -350,6 +386,54 @@ class DashboardData:
 
 def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _extend(table: dict[str, list], rows: dict[str, list], **constants: Any) -> None:
+    """Append a summary's table (columns of equal length) to ``table``, with the document's own fields repeated per row."""
+    n = len(next(iter(rows.values())))
+    for column, values in table.items():
+        values.extend(rows[column] if column in rows else [constants[column]] * n)
+
+
+def _frame(table: dict[str, list]) -> pd.DataFrame:
+    """Columns to a frame; an empty one keeps untyped (object) columns, so merges on keys still work."""
+    return pd.DataFrame(table) if any(table.values()) else pd.DataFrame(columns=list(table))
+
+
+def _summary_match(f: Filters) -> dict[str, Any]:
+    """Channel and region are fields of a summary document; categories are entries inside it."""
+    match: dict[str, Any] = {}
+    if f.channels:
+        match["channel"] = {"$in": list(f.channels)}
+    if f.regions:
+        match["region"] = {"$in": list(f.regions)}
+    return match
+
+
+def _period_query(f: Filters) -> dict[str, Any]:
+    """Month summaries for the calendar months wholly inside the period, day summaries for the days around them."""
+    first = f.start if f.start.day == 1 else _next_month(f.start)
+    months: list[date] = []
+    while _next_month(first) - timedelta(days=1) <= f.end:
+        months.append(first)
+        first = _next_month(first)
+    if not months:
+        parts = [_day_range(f.start, f.end)]
+    else:
+        parts = [{"grain": "month", "period": {"$in": [m.strftime("%Y-%m") for m in months]}}]
+        if f.start < months[0]:
+            parts.append(_day_range(f.start, months[0] - timedelta(days=1)))
+        if first <= f.end:
+            parts.append(_day_range(first, f.end))
+    return (parts[0] if len(parts) == 1 else {"$or": parts}) | _summary_match(f)
+
+
+def _day_range(start: date, end: date) -> dict[str, Any]:
+    return {"grain": "day", "period": {"$gte": start.isoformat(), "$lte": end.isoformat()}}
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
 def _with_previous(f: Filters) -> Filters:

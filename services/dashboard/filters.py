@@ -54,14 +54,6 @@ class Filters:
         hi = datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=timezone.utc)
         return {field: {"$gte": lo, "$lt": hi}}
 
-    def rollup_match(self) -> dict[str, Any]:
-        """``daily_sales`` carries every dimension, so all filters apply directly."""
-        match = self.day_match()
-        for field, values in (("channel", self.channels), ("region", self.regions), ("category", self.categories)):
-            if values:
-                match[field] = {"$in": list(values)}
-        return match
-
     def order_match(self, category_skus: list[str] | None) -> dict[str, Any]:
         """Orders have channel and region but no category: the category filter becomes "has a line of those SKUs"."""
         match = self.day_match()

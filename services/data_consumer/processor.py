@@ -1,8 +1,8 @@
 """One batch of Kafka records in, everything it implies written to MongoDB.
 
-Order of work: validate (bad → dead letters), catalog upserts, store each event once, then stock
-and rollup effects through the watermarked writer. The caller commits offsets only after this
-returns, so any failure replays the whole batch and every step is safe to repeat.
+Order of work: validate (bad → dead letters), catalog upserts, store each event once, then stock,
+rollup and summary effects through the watermarked writer. The caller commits offsets only after
+this returns, so any failure replays the whole batch and every step is safe to repeat.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from services.data_consumer.dead_letter import DeadLetters
 from services.data_consumer.documents import COLLECTION_BY_TYPE, catalog_document, event_document
 from services.data_consumer.persist import insert_once
 from services.data_consumer.records import Accepted, Source
-from services.data_consumer.rollups import new_rollup_document, rollup_effects
+from services.data_consumer.rollups import new_rollup_document, new_summary_document, rollup_effects, summary_effects
 from services.data_consumer.stock import new_stock_document, stock_effects
 from services.data_consumer.validation import CatalogCache, check_references, parse_record
 from services.data_consumer.watermarks import apply_effects
@@ -113,3 +113,5 @@ class BatchProcessor:
         rollups = [effect for accepted in owed for effect in rollup_effects(accepted, self.catalog)]
         apply_effects(self.db, store.STOCK, stock, partial(new_stock_document, catalog=self.catalog))
         apply_effects(self.db, store.DAILY_SALES, rollups, partial(new_rollup_document, catalog=self.catalog))
+        summaries = [effect for accepted in owed for effect in summary_effects(accepted, self.catalog)]
+        apply_effects(self.db, store.SALES_SUMMARY, summaries, partial(new_summary_document, catalog=self.catalog))

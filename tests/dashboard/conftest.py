@@ -1,7 +1,7 @@
 """Dashboard tests: hand-made documents in an isolated database of the session's Mongo-protocol server.
 
-``docs`` builds rollup, order and click documents shaped like the consumer writes them, so numbers
-in assertions can be checked by hand.
+The helpers build rollup, order and click documents shaped like the consumer writes them (and
+``insert_rollups`` the summaries derived from the rollups), so numbers in assertions can be checked by hand.
 """
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from services.common import store
 from services.common.settings import Settings
 from services.common.store import connect, ensure_indexes
 from services.dashboard.data import DashboardData
+from services.data_consumer.rollups import SUMMARY_CATEGORY_COUNTERS, SummaryItem, add_to_summary, discount_band, new_summary_document, summary_ids
+from services.data_consumer.validation import CatalogCache
 
 DAY = date(2026, 3, 10)
 _ids = count()
@@ -56,6 +58,23 @@ def rollup(day: date, sku: str = "A1", store_id: str = "s1", channel: str = "onl
     return {"_id": f"{d}|{sku}|{store_id}|{channel}", "day": d, "date": datetime.combine(day, time.min, tzinfo=timezone.utc), "sku": sku,
             "store_id": store_id, "channel": channel, "category": category, "sub_category": sub, "region": region, "units": units,
             "revenue_cents": revenue, "cost_cents": cost, "discount_cents": discount, "order_lines": 1, "returned_units": 0, "refund_cents": refund}
+
+
+def insert_rollups(db: Database, rows: list[dict]) -> None:
+    """Store hand-made ``daily_sales`` rows and fold them into the day and month summaries the pages read, with the
+    consumer's own summary functions (each row stands for one order line, so its discount band is the row's)."""
+    db[store.DAILY_SALES].insert_many(rows)
+    catalog = CatalogCache(db)
+    summaries: dict[str, dict] = {}
+    for row in rows:
+        item = SummaryItem(row["sku"], row["category"], {k: row[k] for k in SUMMARY_CATEGORY_COUNTERS},
+                           discount_band(row["discount_cents"], row["revenue_cents"] + row["discount_cents"]))
+        for doc_id in summary_ids(row["day"], row["store_id"], row["channel"]):
+            if doc_id not in summaries:
+                summaries[doc_id] = db[store.SALES_SUMMARY].find_one({"_id": doc_id}) or new_summary_document(doc_id, catalog)
+            add_to_summary(summaries[doc_id], [item])
+    for doc_id, doc in summaries.items():
+        db[store.SALES_SUMMARY].replace_one({"_id": doc_id}, doc, upsert=True)
 
 
 def order_doc(day: date, skus: list[str], channel: str = "online", store_id: str = "s1", revenue: int = 1000, minute: int = 0) -> dict:

@@ -22,7 +22,7 @@ from services.common.embedded.process import free_port
 from services.common.settings import Settings
 from services.common.store import connect, ensure_indexes
 from services.data_consumer.main import run_consumer
-from tests.dashboard.conftest import order_doc, rollup, seed_catalog
+from tests.dashboard.conftest import insert_rollups, order_doc, rollup, seed_catalog
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed (apt-get install chromium chromium-driver)")]
@@ -52,7 +52,7 @@ def base_url(dashboard_app, app_settings: Settings) -> Iterator[str]:
     ensure_indexes(db)
     seed_catalog(db)
     today = datetime.now(timezone.utc).date()
-    db[store.DAILY_SALES].insert_many([rollup(today, "A1", "s1", "online", units=10, revenue=10_000, cost=6000),
+    insert_rollups(db, [rollup(today, "A1", "s1", "online", units=10, revenue=10_000, cost=6000),
                                        rollup(today - timedelta(days=3), "B2", "s2", "store", units=2, revenue=5000, cost=2000),
                                        rollup(today - timedelta(days=40), "A1", "s1", "online", units=4, revenue=4000, cost=2400)])
     db[store.ORDERS].insert_many([order_doc(today, ["A1", "B2"], revenue=10_000), order_doc(today - timedelta(days=3), ["A1", "B2"], channel="store", store_id="s2")])

@@ -16,7 +16,7 @@ import pytest
 from services.common import store
 from services.dashboard.context import EXTENSION, DashboardContext
 from services.dashboard.data import DashboardData
-from tests.dashboard.conftest import DAY, order_doc, rollup, seed_catalog
+from tests.dashboard.conftest import insert_rollups, DAY, order_doc, rollup, seed_catalog
 
 WEEK = {"start": (DAY - timedelta(days=6)).isoformat(), "end": DAY.isoformat()}
 
@@ -55,7 +55,7 @@ def context(dashboard_app, db) -> Iterator[DashboardContext]:
 
 def test_overview_kpis_show_rollup_revenue_with_delta_and_say_the_engine_is_down(context, db) -> None:
     seed_catalog(db)
-    db[store.DAILY_SALES].insert_many([rollup(DAY, "A1", revenue=6000, cost=3000), rollup(DAY, "B2", channel="store", revenue=3000, cost=1000),
+    insert_rollups(db, [rollup(DAY, "A1", revenue=6000, cost=3000), rollup(DAY, "B2", channel="store", revenue=3000, cost=1000),
                                        rollup(DAY - timedelta(days=7), "A1", revenue=6000, cost=3000)])
     db[store.ORDERS].insert_many([order_doc(DAY, ["A1"], revenue=6000), order_doc(DAY, ["B2"], channel="store", revenue=3000)])
     cards, figure, alerts = page("overview").render_overview(WEEK, 0)
@@ -70,7 +70,7 @@ def test_overview_kpis_show_rollup_revenue_with_delta_and_say_the_engine_is_down
 
 def test_bestsellers_rows_are_currency_units_sorted_by_revenue(context, db) -> None:
     seed_catalog(db)
-    db[store.DAILY_SALES].insert_many([rollup(DAY, "A1", units=2, revenue=2000, cost=1200), rollup(DAY, "B2", units=1, revenue=2500, cost=1000)])
+    insert_rollups(db, [rollup(DAY, "A1", units=2, revenue=2000, cost=1200), rollup(DAY, "B2", units=1, revenue=2500, cost=1000)])
     rows = page("sales").render_bestsellers(WEEK, 0)
     assert [(r["sku"], r["name"], r["revenue"], r["profit"], r["margin"]) for r in rows] == [("B2", "Bowls", 25.0, 15.0, 0.6), ("A1", "Apples", 20.0, 8.0, 0.4)]
 
@@ -108,7 +108,7 @@ def test_sale_form_puts_each_message_next_to_its_field(context, db) -> None:
 
 def test_report_page_generates_html_and_csv_on_demand(context, db) -> None:
     seed_catalog(db)
-    db[store.DAILY_SALES].insert_one(rollup(DAY, "A1", revenue=4200, cost=2000))
+    insert_rollups(db, [rollup(DAY, "A1", revenue=4200, cost=2000)])
     stored, preview, html_disabled, csv_disabled = page("reports").generate(1, "daily", WEEK)
     assert stored["stem"] == "shelfcast-daily-2026-03-10" and preview == stored["html"] and "$42.00" in preview
     assert stored["csv"].startswith("section,item,field,value") and not html_disabled and not csv_disabled

@@ -9,7 +9,7 @@ from services.common import store
 from services.dashboard.data import DashboardData
 from services.dashboard.filters import Filters
 from services.dashboard.formatting import change
-from tests.dashboard.conftest import DAY, click_doc, order_doc, rollup, seed_catalog
+from tests.dashboard.conftest import insert_rollups, DAY, click_doc, order_doc, rollup, seed_catalog
 
 WEEK = Filters(DAY - timedelta(days=6), DAY)  # 2026-03-04 .. 2026-03-10
 
@@ -17,7 +17,7 @@ WEEK = Filters(DAY - timedelta(days=6), DAY)  # 2026-03-04 .. 2026-03-10
 @pytest.fixture
 def sales(db) -> None:
     seed_catalog(db)
-    db[store.DAILY_SALES].insert_many([
+    insert_rollups(db, [
         rollup(DAY, "A1", "s1", "online", units=1, revenue=1000, cost=600),
         rollup(DAY - timedelta(days=1), "B2", "s2", "store", units=2, revenue=5000, cost=2000),
         rollup(DAY - timedelta(days=6), "A1", "s1", "marketplace", units=3, revenue=3000, cost=1800),
@@ -84,7 +84,7 @@ def test_category_and_segment_views_share_one_mix(data: DashboardData, sales) ->
 
 def test_discount_bands_show_which_discounts_lose_money(data: DashboardData, db) -> None:
     seed_catalog(db)
-    db[store.DAILY_SALES].insert_many([rollup(DAY, "A1", channel="online", revenue=1000, cost=600),
+    insert_rollups(db, [rollup(DAY, "A1", channel="online", revenue=1000, cost=600),
                                        rollup(DAY, "A1", channel="store", revenue=950, cost=600, discount=50),
                                        rollup(DAY, "B2", channel="online", revenue=600, cost=800, discount=400)])
     bands = data.discount_bands(WEEK).set_index("band")["profit_cents"].to_dict()
@@ -129,7 +129,7 @@ def test_sku_history_is_zero_filled_across_channels(data: DashboardData, sales) 
 def test_results_are_cached_for_the_ttl(db, sales) -> None:
     cached = DashboardData(db, ttl_s=60)
     before = cached.compare_periods(WEEK)[0].revenue_cents
-    db[store.DAILY_SALES].insert_one(rollup(DAY, "B2", "s1", "online", revenue=1))
+    insert_rollups(db, [rollup(DAY, "B2", "s1", "online", revenue=1)])
     assert cached.compare_periods(WEEK)[0].revenue_cents == before
     cached.clear_cache()
     assert cached.compare_periods(WEEK)[0].revenue_cents == before + 1

@@ -9,14 +9,14 @@ from services.common import store
 from services.dashboard.api_client import PromotionClient
 from services.dashboard.reports import build_report, report_csv, report_filters, report_html
 from services.dashboard.scheduler import due_periods, generate_due_reports
-from tests.dashboard.conftest import DAY, order_doc, rollup, seed_catalog
+from tests.dashboard.conftest import insert_rollups, DAY, order_doc, rollup, seed_catalog
 
 DOWN = PromotionClient("http://127.0.0.1:9", timeout_s=0.5)
 
 
 def _seed(db) -> None:
     seed_catalog(db)
-    db[store.DAILY_SALES].insert_many([rollup(DAY, "A1", revenue=3000, cost=1000), rollup(DAY - timedelta(days=7), "A1", revenue=2000, cost=1000),
+    insert_rollups(db, [rollup(DAY, "A1", revenue=3000, cost=1000), rollup(DAY - timedelta(days=7), "A1", revenue=2000, cost=1000),
                                        rollup(DAY, "B2", channel="store", revenue=1000, cost=500)])
     db[store.ORDERS].insert_many([order_doc(DAY, ["A1"], revenue=3000), order_doc(DAY, ["B2"], channel="store", revenue=1000)])
 
