@@ -70,6 +70,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     benchmark.add_argument("--cost", type=float, default=0.0, help="cost per customer targeted, in outcome units")
     benchmark.set_defaults(handler=_guarded(_benchmark))
 
+    policy = actions.add_parser(
+        "policy",
+        help="policy value of the engine's targeting on the simulator's true effects, against everyone, random and the oracle",
+    )
+    policy.add_argument("--customers", type=int, default=5000, help="simulated customers (default 5000; 30%% held out)")
+    policy.add_argument("--seed", type=int, default=0)
+    policy.add_argument("--k", type=float, default=0.3, help="share of held-out customer x promotion pairs targeted (default 0.3)")
+    policy.add_argument("--days", type=int, default=56, help="simulated days of shop history behind the features (default 56)")
+    policy.add_argument("--pairs", type=int, default=4, help="promotions each customer meets in the experiment (default 4)")
+    policy.add_argument("--json", action="store_true", help="only the JSON summary on stdout")
+    policy.set_defaults(handler=_guarded(_policy))
+
 
 def _add_experiment_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -131,6 +143,25 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _benchmark(args: argparse.Namespace) -> int:
     _print_json(run_synthetic_evaluation(args.rows, args.seed, cost=args.cost))
+    return 0
+
+
+def _policy(args: argparse.Namespace) -> int:
+    from services.promotion_engine.policy_eval import evaluate_policies
+
+    try:
+        result = evaluate_policies(args.customers, args.seed, args.k, args.days, args.pairs,
+                                   progress=lambda message: print(message, file=sys.stderr, flush=True))
+    except ValueError as exc:
+        print(f"shelfcast uplift policy: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
+    if not args.json:
+        print(f"{'policy (top ' + format(args.k, '.0%') + ' of held-out pairs)':<34} {'incr. conversions':>18} {'per targeted':>13} "
+              f"{'incr. margin $':>15} {'per targeted':>13}")
+        for name in ("engine", "random", "oracle", "everyone"):
+            conv, margin = result["conversions"][name], result["margin_cents"][name]
+            print(f"{name:<34} {conv['total']:>18.1f} {conv['per_targeted']:>13.4f} {margin['total'] / 100:>15.2f} {margin['per_targeted'] / 100:>13.3f}")
+    _print_json(result)
     return 0
 
 

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     consumer_poll_ms: int = Field(default=200, ge=1)
     consumer_metrics_port: int = Field(default=9102, ge=0, description="0 disables the metrics endpoint")
     pseudonym_key: SecretStr = SecretStr("dev-only-pseudonym-key")
+    click_retention_days: int = Field(default=30, ge=0, le=3650, description="raw clicks older than this are deleted; 0 keeps them forever")
     api_keys: str = ""
     bind_host: str = Field(default="127.0.0.1", description="interface the HTTP services listen on (0.0.0.0 in containers)")
     forecast_port: int = 8001

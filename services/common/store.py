@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pymongo import ASCENDING, DESCENDING, MongoClient
 from pymongo.database import Database
+from pymongo.errors import OperationFailure
 
 ORDERS = "orders"
 CLICKS = "clicks"
@@ -18,7 +19,11 @@ STORES = "stores"
 STOCK = "stock"
 STOCK_LEDGER = "stock_ledger"
 DAILY_SALES = "daily_sales"
+SALES_SUMMARY = "sales_summary"  # per day and per month × store × channel, for the dashboard (see data_consumer/rollups.py)
 ALERTS = "alerts"
+PRIVACY_AUDIT = "privacy_audit"
+CLICK_TTL_INDEX = "clicks_retention_ttl"
+INDEX_OPTIONS_CONFLICT = 85
 
 _INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict]]] = {
     ORDERS: [([("customer_id", ASCENDING), ("occurred_at", DESCENDING)], {}), ([("occurred_at", ASCENDING)], {})],
@@ -38,11 +43,31 @@ def connect(uri: str, db_name: str, timeout_ms: int = 10_000) -> Database:
     return client[db_name]
 
 
-def ensure_indexes(db: Database) -> None:
-    """Create every index the services query by; safe to call from every process at start."""
+def ensure_indexes(db: Database, click_retention_days: int | None = None) -> None:
+    """Create every index the services query by; safe to call from every process at start.
+
+    ``click_retention_days`` (the data consumer passes the setting; others leave it ``None``, which
+    keeps whatever is there): > 0 gives raw clicks a TTL index on ``occurred_at`` so a real MongoDB
+    expires them itself (a changed period is applied with ``collMod``); 0 drops that index.
+    mongo-java-server accepts the index but never expires anything, so
+    ``services/data_consumer/retention.py`` also purges on a timer.
+    """
     for collection, indexes in _INDEXES.items():
         for keys, options in indexes:
             db[collection].create_index(keys, **options)
+    if click_retention_days is None:
+        return
+    if click_retention_days == 0:
+        if CLICK_TTL_INDEX in db[CLICKS].index_information():
+            db[CLICKS].drop_index(CLICK_TTL_INDEX)
+        return
+    seconds = click_retention_days * 86400
+    try:
+        db[CLICKS].create_index([("occurred_at", ASCENDING)], name=CLICK_TTL_INDEX, expireAfterSeconds=seconds)
+    except OperationFailure as exc:
+        if exc.code != INDEX_OPTIONS_CONFLICT:
+            raise
+        db.command("collMod", CLICKS, index={"name": CLICK_TTL_INDEX, "expireAfterSeconds": seconds})
 
 
 def stock_id(sku: str, store_id: str) -> str:

@@ -13,7 +13,6 @@ PublishFailedError                          503
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -21,11 +20,13 @@ from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
+from services.common.api_auth import HEADER, install_api_keys
+from services.common.http_limits import BodySizeLimit
+from services.common.http_metrics import RequestMetrics
 from services.common.settings import Settings
-from services.forecast_service.auth import HEADER, ApiKeys
 from services.forecast_service.context import MODEL_REFRESH_S, ServiceContext
 from services.forecast_service.errors import ForecastInputError, InsufficientHistoryError
-from services.forecast_service.http_metrics import DEFAULT_MAX_BODY_BYTES, BodySizeLimitMiddleware, RequestTimingMiddleware
+from services.forecast_service.metrics import SERVICE
 from services.forecast_service.routes import ROUTERS
 from services.forecast_service.service_errors import (
     NoActiveModelError,
@@ -37,7 +38,7 @@ from services.forecast_service.service_errors import (
 )
 from services.forecast_service.training import TrainingConfig
 
-log = logging.getLogger(__name__)
+DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024  # 10,000 add-data records with ids of ~40 chars fit
 
 DESCRIPTION = f"""
 Demand forecasts (XGBoost, one global model per horizon bucket), shelf space, reorder points and
@@ -60,13 +61,10 @@ _STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
 def create_app(settings: Settings, training: TrainingConfig | None = None, *, model_refresh_s: float = MODEL_REFRESH_S,
                max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> FastAPI:
     """The forecast API over ``settings``' MongoDB and Kafka; ``training`` overrides model parameters (tests)."""
-    api_keys = ApiKeys.parse(settings.api_keys)
     context = ServiceContext(settings, training, model_refresh_s=model_refresh_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if not api_keys.enabled:
-            log.warning("SHELFCAST_API_KEYS is empty: the forecast API accepts requests WITHOUT authentication")
         context.start()
         try:
             yield
@@ -75,12 +73,12 @@ def create_app(settings: Settings, training: TrainingConfig | None = None, *, mo
 
     app = FastAPI(title="Shelfcast forecast service", version="1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.context = context
-    app.state.api_keys = api_keys
+    install_api_keys(app, settings.api_keys, "forecast API")
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes)
-    app.add_middleware(RequestTimingMiddleware, metrics=context.metrics)
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app.add_middleware(RequestMetrics, histogram=context.metrics.request_seconds, service=SERVICE)
     return app
 
 

@@ -19,7 +19,7 @@ from services.common.bus import EventProducer
 from services.common.settings import Settings
 from services.common.store import connect
 from services.forecast_service.forecasting import facings_factors
-from services.forecast_service.http_metrics import ForecastMetrics
+from services.forecast_service.metrics import ForecastMetrics
 from services.forecast_service.model import DemandForecaster
 from services.forecast_service.model_registry import ModelRegistry
 from services.forecast_service.sales_history import history_since, last_complete_day, sales_day_span, training_history

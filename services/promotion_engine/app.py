@@ -14,15 +14,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pymongo.errors import PyMongoError
 
+from services.common.api_auth import install_api_keys
 from services.common.bus import EventProducer
+from services.common.http_limits import BodySizeLimit
+from services.common.http_metrics import RequestMetrics
 from services.common.settings import Settings
-from services.promotion_engine.auth import install_api_keys
+from services.promotion_engine import metrics
 from services.promotion_engine.config import PromotionConfig, load_promotion_config
 from services.promotion_engine.engine import Engine
 from services.promotion_engine.errors import UpliftInputError, UpliftModelError
 from services.promotion_engine.exceptions import Conflict, InvalidField, NotFound, TrainingDataError
-from services.promotion_engine.middleware import BodySizeLimit, RequestMetrics
-from services.promotion_engine.routes import experiments, health, models, promotions, recommendations, training
+from services.promotion_engine.routes import admin, experiments, health, models, promotions, recommendations, training
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +83,10 @@ def create_app(settings: Settings, config: PromotionConfig | None = None, produc
                   lifespan=lifespan)
     app.state.settings = settings
     app.state.config = config
-    install_api_keys(app, settings.api_keys)
+    install_api_keys(app, settings.api_keys, "promotion engine")
     _install_error_handlers(app)
-    for module in (health, promotions, recommendations, experiments, training, models):
+    for module in (health, promotions, recommendations, experiments, training, models, admin):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
-    app.add_middleware(RequestMetrics)
+    app.add_middleware(RequestMetrics, histogram=metrics.REQUEST_SECONDS, service=metrics.SERVICE)
     return app

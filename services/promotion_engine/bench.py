@@ -1,7 +1,7 @@
 """Load test of ``GET /recommendations`` against a running engine, and realistic data to run it on.
 
-``bench_recommendations`` is what ``shelfcast bench api --service promotions`` calls: ``requests``
-GETs spread over ``concurrency`` threads (one keep-alive ``httpx.Client`` each), customers taken
+``bench_recommendations`` (what ``api_bench.run_promotions_bench`` and so ``shelfcast bench api
+--service promotions`` runs): ``requests`` GETs spread over ``concurrency`` threads (one keep-alive connection each), customers taken
 round-robin from ``customers``; it returns ``{rps, p50_ms, p99_ms, errors}`` (latency as the
 client sees it, warm-up requests excluded). ``seed_bench_data`` writes a shop of the size the
 README's figures use straight into MongoDB, in the data consumer's shapes; ``known_customers``
@@ -9,15 +9,16 @@ picks the customer ids of an existing deployment instead.
 """
 from __future__ import annotations
 
+import http.client
 import random
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlsplit
 
-import httpx
 import numpy as np
 from pymongo.database import Database
 
@@ -30,29 +31,53 @@ CATEGORIES = ("Grocery", "Beverages", "Snacks", "Household", "Personal care", "B
 
 
 def bench_recommendations(base_url: str, api_key: str | None, requests: int, concurrency: int, customers: Sequence[str],
-                          k: int = 3, warmup: int = 50, timeout_s: float = 10.0) -> dict[str, float | int]:
-    """Measure the recommendation endpoint; errors = transport failures and non-200 answers."""
+                          k: int = 3, warmup: int = 200, timeout_s: float = 10.0, progress: Callable[[int], None] | None = None) -> dict[str, float | int]:
+    """Measure the recommendation endpoint; errors = transport failures and non-200 answers.
+
+    Each of the ``concurrency`` threads keeps one keep-alive ``http.client`` connection and times
+    send → whole body read. (``httpx`` costs ~3x the client CPU per request; client and server
+    share the machine's cores, so a heavy client would be measured as server latency.)
+    ``progress`` is called with the number of requests finished, every 100.
+    """
     if requests <= 0 or concurrency <= 0 or not customers:
         raise ValueError("requests and concurrency must be positive and customers non-empty")
+    target = urlsplit(base_url)
+    if target.scheme != "http" or not target.hostname:
+        raise ValueError(f"base_url must be http://host:port, got {base_url!r}")
     headers = {"X-API-Key": api_key} if api_key else {}
+    prefix = target.path.rstrip("/")
     local = threading.local()
-    clients: list[httpx.Client] = []
+    connections: list[http.client.HTTPConnection] = []
     lock = threading.Lock()
+    done = 0
 
-    def client() -> httpx.Client:
-        if not hasattr(local, "client"):
-            local.client = httpx.Client(base_url=base_url, headers=headers, timeout=timeout_s)
+    def connection() -> http.client.HTTPConnection:
+        if not hasattr(local, "connection"):
+            local.connection = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=timeout_s)
             with lock:
-                clients.append(local.client)
-        return local.client
+                connections.append(local.connection)
+        return local.connection
 
     def one(i: int) -> tuple[float, bool]:
+        nonlocal done
+        path = f"{prefix}/recommendations/{customers[i % len(customers)]}?k={k}"
         started = time.perf_counter()
         try:
-            ok = client().get(f"/recommendations/{customers[i % len(customers)]}", params={"k": k}).status_code == 200
-        except httpx.HTTPError:
+            conn = connection()
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            ok = response.status == 200
+        except (OSError, http.client.HTTPException):
+            local.connection.close()  # reconnects on the next request
             ok = False
-        return time.perf_counter() - started, ok
+        elapsed = time.perf_counter() - started
+        if progress is not None and i >= 0:
+            with lock:
+                done += 1
+                if done % 100 == 0 or done == requests:
+                    progress(done)
+        return elapsed, ok
 
     try:
         with ThreadPoolExecutor(concurrency) as pool:
@@ -61,7 +86,7 @@ def bench_recommendations(base_url: str, api_key: str | None, requests: int, con
             results = list(pool.map(one, range(requests)))
             elapsed = time.perf_counter() - started
     finally:
-        for c in clients:
+        for c in connections:
             c.close()
     latencies_ms = np.array([seconds * 1000 for seconds, _ in results])
     return {"requests": requests, "concurrency": concurrency, "seconds": round(elapsed, 3), "rps": round(requests / elapsed, 1),

@@ -44,6 +44,14 @@ class TTLValue(Generic[T]):
     def invalidate(self) -> None:
         self._loaded_at = float("-inf")
 
+    def refresh_if_due(self) -> None:
+        """Reload once half the TTL has passed, so a background thread keeps the value fresh and
+        requests find it unexpired (they reload it themselves only if that thread falls behind)."""
+        if self._value is None or time.monotonic() - self._loaded_at >= self._ttl_s / 2:
+            value = self._loader()
+            with self._lock:
+                self._value, self._loaded_at = value, time.monotonic()
+
 
 @dataclass(frozen=True)
 class Product:
@@ -81,6 +89,9 @@ class Catalog:
             self._cache.invalidate()
             found = self.products.get(sku)
         return found
+
+    def refresh_if_due(self) -> None:
+        self._cache.refresh_if_due()
 
     def skus_in(self, category: str, reload_on_miss: bool = True) -> list[str]:
         """SKUs of a category; an unknown category reloads once unless ``reload_on_miss`` is false (the serving path)."""
@@ -122,6 +133,9 @@ class StockView:
             totals[doc["sku"]][1] += level.reorder_threshold
         by_store[None] = {sku: StockLevel(on_hand, threshold) for sku, (on_hand, threshold) in totals.items()}
         return dict(by_store)
+
+    def refresh_if_due(self) -> None:
+        self._cache.refresh_if_due()
 
     def levels(self, store_id: str | None) -> dict[str, StockLevel]:
         """Stock at ``store_id``, or summed over every store when it is ``None``; missing SKUs have none."""

@@ -42,6 +42,17 @@ class PromotionConfig(BaseSettings):
     promotions_ttl_s: float = Field(default=2.0, ge=0.0, description="promotion definitions (this process's own writes are seen at once)")
     stock_ttl_s: float = Field(default=1.0, ge=0.0, description="stock levels; 0 = read on every request")
 
+    # --- serving writes --------------------------------------------------------------------------
+    write_behind_s: float = Field(
+        default=0.5, ge=0.0, le=60.0,
+        description="budget charges and frequency counters are kept in memory and written every this many seconds (and at shutdown); "
+                    "0 = write-through, one database round trip per charge and claim (strict across several engine processes)")
+
+    score_ttl_s: float = Field(
+        default=600.0, ge=0.0, le=3600.0,
+        description="uplift scores of known customers are computed ahead of requests and reused this long while their inputs are unchanged "
+                    "(score_cache; only days-since-last-order drifts meanwhile, by at most this long); 0 = every request runs the model itself")
+
     # --- serving rules ---------------------------------------------------------------------------
     overstock_cover: float = Field(default=3.0, gt=0.0, description="on_hand / reorder_threshold at or above which a SKU counts as overstocked")
     overstock_boost: float = Field(default=0.25, ge=0.0, description="score bonus (fraction) for overstocked SKUs")

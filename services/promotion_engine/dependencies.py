@@ -1,4 +1,7 @@
-"""FastAPI dependencies: the process's engine parts, looked up on ``app.state`` (set by ``create_app``)."""
+"""FastAPI dependencies: the process's engine parts, looked up on ``app.state`` (set by ``create_app``).
+
+``async`` because they only read attributes: FastAPI runs a plain ``def`` dependency on a worker thread.
+"""
 from __future__ import annotations
 
 from fastapi import Depends, Request
@@ -14,37 +17,37 @@ from services.promotion_engine.registry import ModelRegistry
 from services.promotion_engine.training import Trainer
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_config(request: Request) -> PromotionConfig:
+async def get_config(request: Request) -> PromotionConfig:
     return request.app.state.config
 
 
-def get_db(engine: Engine = Depends(get_engine)) -> Database:
+async def get_db(engine: Engine = Depends(get_engine)) -> Database:
     return engine.db
 
 
-def get_producer(engine: Engine = Depends(get_engine)) -> EventProducer:
+async def get_producer(engine: Engine = Depends(get_engine)) -> EventProducer:
     return engine.producer
 
 
-def get_promotion_store(engine: Engine = Depends(get_engine)) -> PromotionStore:
+async def get_promotion_store(engine: Engine = Depends(get_engine)) -> PromotionStore:
     return engine.promotions
 
 
-def get_recommender(engine: Engine = Depends(get_engine)) -> Recommender:
+async def get_recommender(engine: Engine = Depends(get_engine)) -> Recommender:
     return engine.recommender
 
 
-def get_registry(engine: Engine = Depends(get_engine)) -> ModelRegistry:
+async def get_registry(engine: Engine = Depends(get_engine)) -> ModelRegistry:
     return engine.registry
 
 
-def get_trainer(engine: Engine = Depends(get_engine)) -> Trainer:
+async def get_trainer(engine: Engine = Depends(get_engine)) -> Trainer:
     return engine.trainer

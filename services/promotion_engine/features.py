@@ -97,10 +97,13 @@ class OrderHistory:
         self._popularity: dict[str, float] = {}
         self.loaded_at: datetime | None = None
         self.load_seconds: float = 0.0
+        self._forgotten: dict[str, float] = {}  # erased customer -> when (monotonic); see ``forget``
+        self._forget_lock = threading.Lock()
 
     def refresh(self, now: datetime | None = None) -> None:
         """Rebuild the snapshot from MongoDB and swap it in whole (readers never see half of it)."""
         started = time.perf_counter()
+        began = time.monotonic()
         now = now or datetime.now(timezone.utc)
         products = self._catalog.products
         customers: dict[str, CustomerHistory] = defaultdict(CustomerHistory)
@@ -111,13 +114,27 @@ class OrderHistory:
                 units[line.get("sku", "")] += int(line.get("quantity", 0))
         best = max(units.values(), default=0)
         self._popularity = {sku: n / best for sku, n in units.items()} if best else {}
-        self._customers = dict(customers)
+        with self._forget_lock:
+            for customer_id in self._forgotten:
+                customers.pop(customer_id, None)
+            self._customers = dict(customers)
+            self._forgotten = {c: at for c, at in self._forgotten.items() if at >= began}  # later scans saw the erasure
         self.loaded_at = now
         self.load_seconds = time.perf_counter() - started
         log.info("order history: %d customers from the last %d days loaded in %.2fs", len(self._customers), self._lookback.days, self.load_seconds)
 
     def customer(self, customer_id: str) -> CustomerHistory | None:
         return self._customers.get(customer_id)
+
+    def forget(self, customer_id: str) -> bool:
+        """Drop an erased customer's summary, also from a reload already scanning (call after the orders are anonymized)."""
+        with self._forget_lock:
+            self._forgotten[customer_id] = time.monotonic()
+            return self._customers.pop(customer_id, None) is not None
+
+    def customer_ids(self) -> list[str]:
+        """Every customer of the snapshot (whose scores the engine computes ahead of requests)."""
+        return list(self._customers)
 
     def popularity(self, sku: str) -> float:
         """Units sold relative to the best seller over the lookback: 1.0 = the best seller, 0 = unsold."""
@@ -174,6 +191,8 @@ def summarize_clicks(clicks: Iterable[ClickRecord]) -> RecentActivity:
 class RecentClicks(Protocol):
     def activity(self, customer_id: str, now: datetime) -> RecentActivity: ...
 
+    def forget(self, customer_id: str) -> int: ...
+
 
 class ClickWindow:
     """The last ``minutes`` of clicks per customer, in memory; fed by a stream tail and a backfill.
@@ -187,11 +206,15 @@ class ClickWindow:
         self._clicks: dict[str, deque[ClickRecord]] = defaultdict(deque)
         self._seen: dict[str, datetime] = {}
         self._lock = threading.Lock()
+        self._erased: dict[str, datetime] = {}  # customer -> erased at: older clicks re-read from the topic stay out
         self.added = 0
 
     def add(self, customer_id: str, click: ClickRecord, now: datetime | None = None) -> bool:
         now = now or datetime.now(timezone.utc)
         if click.occurred_at < now - self.window:
+            return False
+        erased_at = self._erased.get(customer_id)
+        if erased_at is not None and click.occurred_at <= erased_at:
             return False
         with self._lock:
             if click.event_id and click.event_id in self._seen:
@@ -221,7 +244,14 @@ class ClickWindow:
                 else:
                     del self._clicks[customer_id]
             self._seen = {event_id: at for event_id, at in self._seen.items() if at >= cutoff}
+            self._erased = {customer_id: at for customer_id, at in self._erased.items() if at >= cutoff}
         return dropped
+
+    def forget(self, customer_id: str, now: datetime | None = None) -> int:
+        """Drop an erased customer's clicks; clicks of theirs up to ``now`` are refused if the tail re-reads them."""
+        with self._lock:
+            self._erased[customer_id] = now or datetime.now(timezone.utc)
+            return len(self._clicks.pop(customer_id, ()))
 
     def __len__(self) -> int:
         with self._lock:
@@ -245,6 +275,10 @@ class MongoRecentClicks:
         docs = self._collection.find({"customer_id": customer_id, "occurred_at": {"$gte": now - self.window}},
                                      {"action": 1, "sku": 1, "occurred_at": 1})
         return summarize_clicks(click_record(doc) for doc in docs)
+
+    def forget(self, customer_id: str) -> int:
+        """Nothing is held in memory: erasure deletes the stored clicks this reads."""
+        return 0
 
 
 # --- the feature table the uplift model reads --------------------------------------------------------

@@ -1,13 +1,16 @@
-"""Prometheus metrics of the promotion engine (process-wide, in the default registry)."""
+"""Prometheus metrics of the promotion engine (process-wide, in the default registry).
+
+Request latency is the shared ``shelfcast_http_request_duration_seconds`` (``services.common.http_metrics``)
+under ``service="promotions"``.
+"""
 from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-REQUEST_SECONDS = Histogram(
-    "shelfcast_promotions_request_seconds", "HTTP request duration by route template, method and status class",
-    ["route", "method", "status"],
-    buckets=(0.002, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
-)
+from services.common.http_metrics import request_duration_histogram
+
+SERVICE = "promotions"
+REQUEST_SECONDS = request_duration_histogram()
 SERVED = Counter("shelfcast_promotions_served_total", "Promotion decisions served, by arm (control = withheld and logged)", ["arm"])
 BUDGET_REFUSED = Counter("shelfcast_promotions_budget_refused_total", "Serves refused because the promotion's remaining budget was too small")
 FREQUENCY_REFUSED = Counter("shelfcast_promotions_frequency_refused_total", "Serves refused by the per-customer frequency cap")

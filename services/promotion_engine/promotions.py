@@ -1,10 +1,23 @@
 """Promotion definitions in MongoDB, and their budgets.
 
 A promotion document keeps ``budget_cents``, ``spent_cents`` and ``remaining_cents`` (= budget -
-spent). Serving charges the expected discount cost with one conditional update,
-``{remaining_cents: {$gte: cost}}`` + ``$inc``, so any number of servers sharing the database can
-never together spend past the budget. A PUT changes the budget with ``$inc`` on ``remaining_cents``
-guarded by the budget it read, so it composes with concurrent charges.
+spent). A PUT changes the budget with ``$inc`` on ``remaining_cents`` guarded by the budget it
+read, so it composes with concurrent charges. Serving charges the expected discount cost in one of
+two ways:
+
+- **write-through** (``write_behind=False``): one conditional update per charge,
+  ``{remaining_cents: {$gte: cost}}`` + ``$inc``, so any number of servers sharing the database can
+  never together spend past the budget. A database round trip per served promotion (~1-4 ms on
+  mongo-java-server, which answers any filter beyond ``_id`` with a scan).
+- **write-behind** (``write_behind=True``, the serving default): the charge is checked against and
+  taken from this process's own view of the remaining budget, in memory; ``flush_charges`` (the
+  engine calls it every ``write_behind_s`` and on shutdown) applies the accumulated charges with
+  one ``$inc`` per promotion and re-reads every promotion's remaining budget. One process never
+  spends past the budget. Several processes sharing a budget can overspend it by at most what the
+  *other* processes serve during one flush interval after it runs out (each sees the others'
+  spend only at its next flush). Charges not yet flushed are lost if the process is killed
+  (SIGKILL); a normal stop flushes them. Reads through this store (``get``, ``listing``) include
+  this process's unflushed charges.
 
 Deleting retires a promotion (``deleted_at``): it is no longer listed or served, while its
 exposures and experiment stay readable.
@@ -14,6 +27,7 @@ from __future__ import annotations
 import secrets
 import statistics
 import threading
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -92,12 +106,17 @@ class Promotion:
 class PromotionStore:
     """CRUD, validation against the catalog, the cached list of servable promotions and budget charges."""
 
-    def __init__(self, db: Database, catalog: Catalog, ttl_s: float) -> None:
+    def __init__(self, db: Database, catalog: Catalog, ttl_s: float, write_behind: bool = False) -> None:
         self._db = db
         self._collection = db[COLLECTION]
         self._catalog = catalog
         self._live = TTLValue(self._load_current, ttl_s)
         self._lock = threading.Lock()
+        self.write_behind = write_behind
+        self._left: dict[str, int] = {}  # write-behind: remaining budget as this process sees it (database minus unflushed)
+        self._pending: dict[str, int] = {}  # write-behind: charges not yet sent to the database
+        self._in_flight: dict[str, int] = {}  # write-behind: charges being sent right now
+        self._flush_lock = threading.Lock()
 
     # --- validation ------------------------------------------------------------------------------
 
@@ -133,6 +152,8 @@ class PromotionStore:
             self._collection.insert_one(doc)
         except DuplicateKeyError:
             raise Conflict(f"promotion '{promotion_id}' already exists (ids of deleted promotions are not reused)") from None
+        with self._lock:
+            self._left[promotion_id] = spec.budget_cents
         self._live.invalidate()
         return Promotion.from_doc(doc)
 
@@ -140,7 +161,7 @@ class PromotionStore:
         doc = self._collection.find_one({"_id": promotion_id})
         if doc is None or (doc.get("deleted_at") is not None and not include_deleted):
             raise NotFound(f"promotion '{promotion_id}' not found")
-        return Promotion.from_doc(doc)
+        return self._with_unflushed(Promotion.from_doc(doc))
 
     def listing(self, limit: int, offset: int = 0, active_at: datetime | None = None) -> list[Promotion]:
         """Promotions by start date, newest first; ``active_at`` keeps only those running then."""
@@ -148,7 +169,15 @@ class PromotionStore:
         if active_at is not None:
             query |= {"starts_at": {"$lte": active_at}, "ends_at": {"$gt": active_at}}
         cursor = self._collection.find(query).sort([("starts_at", -1), ("_id", 1)]).skip(offset).limit(limit)
-        return [Promotion.from_doc(doc) for doc in cursor]
+        return [self._with_unflushed(Promotion.from_doc(doc)) for doc in cursor]
+
+    def _with_unflushed(self, promotion: Promotion) -> Promotion:
+        """The stored promotion plus this process's charges not yet written (write-behind)."""
+        with self._lock:
+            unflushed = self._pending.get(promotion.promotion_id, 0) + self._in_flight.get(promotion.promotion_id, 0)
+        if not unflushed:
+            return promotion
+        return dataclasses.replace(promotion, spent_cents=promotion.spent_cents + unflushed, remaining_cents=promotion.remaining_cents - unflushed)
 
     def replace(self, promotion_id: str, spec: PromotionIn, now: datetime | None = None, attempts: int = 5) -> Promotion:
         """Replace every editable field; spend so far is kept and the remaining budget follows the new budget."""
@@ -164,8 +193,10 @@ class PromotionStore:
                 return_document=ReturnDocument.AFTER,
             )
             if updated is not None:
+                with self._lock:
+                    self._left[promotion_id] = int(updated["remaining_cents"]) - self._pending.get(promotion_id, 0) - self._in_flight.get(promotion_id, 0)
                 self._live.invalidate()
-                return Promotion.from_doc(updated)
+                return self._with_unflushed(Promotion.from_doc(updated))
         raise Conflict(f"promotion '{promotion_id}' kept changing while it was being replaced; try again")
 
     def delete(self, promotion_id: str, now: datetime | None = None) -> None:
@@ -187,12 +218,32 @@ class PromotionStore:
         now = datetime.now(timezone.utc)
         return [Promotion.from_doc(doc) for doc in self._collection.find({"deleted_at": None, "ends_at": {"$gt": now}})]
 
+    @property
+    def current(self) -> list[Promotion]:
+        """The cached promotions not retired and not over; the same list object until the cache reloads."""
+        return self._live.get()
+
+    def refresh_if_due(self) -> None:
+        """Reload the cache ahead of its expiry (called off the request path)."""
+        self._live.refresh_if_due()
+
+    def has_budget(self, promotion: Promotion) -> bool:
+        """Budget left, as of the cache (write-through) or this process's running balance (write-behind)."""
+        if not self.write_behind:
+            return promotion.remaining_cents > 0
+        return self._left.get(promotion.promotion_id, promotion.remaining_cents) > 0
+
     def servable(self, now: datetime, channel: str) -> list[Promotion]:
         """Promotions running now in ``channel`` with budget left (as of the cache; the charge re-checks)."""
-        return [p for p in self._live.get() if p.is_active(now) and p.applies_to(channel) and p.remaining_cents > 0]
+        return [p for p in self._live.get() if p.is_active(now) and p.applies_to(channel) and self.has_budget(p)]
 
     def charge(self, promotion_id: str, cents: int) -> bool:
-        """Spend ``cents`` of the budget if that much remains; atomic across servers. False = budget exhausted."""
+        """Spend ``cents`` of the budget if that much remains. False = budget exhausted.
+
+        Write-through: atomic across servers. Write-behind: against this process's balance, in memory.
+        """
+        if self.write_behind:
+            return self._charge_in_memory(promotion_id, cents)
         result = self._collection.update_one(
             {"_id": promotion_id, "remaining_cents": {"$gte": cents}},
             {"$inc": {"remaining_cents": -cents, "spent_cents": cents}},
@@ -204,4 +255,51 @@ class PromotionStore:
 
     def refund(self, promotion_id: str, cents: int) -> None:
         """Give back a charge for a serve that did not happen (lost a frequency-cap race)."""
+        if self.write_behind:
+            with self._lock:
+                self._left[promotion_id] = self._left.get(promotion_id, 0) + cents
+                self._pending[promotion_id] = self._pending.get(promotion_id, 0) - cents
+            return
         self._collection.update_one({"_id": promotion_id}, {"$inc": {"remaining_cents": cents, "spent_cents": -cents}})
+
+    def _charge_in_memory(self, promotion_id: str, cents: int) -> bool:
+        with self._lock:
+            left = self._left.get(promotion_id)
+            if left is None:  # first charge of a promotion this process has not written or synced: the cache is exact for it
+                cached = next((p for p in self._live.get() if p.promotion_id == promotion_id), None)
+                left = cached.remaining_cents if cached is not None else 0
+            if left < cents:
+                self._left[promotion_id] = left
+                return False
+            self._left[promotion_id] = left - cents
+            self._pending[promotion_id] = self._pending.get(promotion_id, 0) + cents
+            return True
+
+    def flush_charges(self, now: datetime | None = None) -> int:
+        """Write-behind: apply the unflushed charges (one ``$inc`` by ``_id`` per promotion), then re-read
+        every current promotion's remaining budget, which brings in other processes' spend. Returns
+        the cents written."""
+        if not self.write_behind:
+            return 0
+        with self._flush_lock:
+            with self._lock:
+                batch, self._pending = {pid: c for pid, c in self._pending.items() if c}, {}
+                self._in_flight = dict(batch)
+            written = 0
+            try:
+                for pid, cents in batch.items():
+                    self._collection.update_one({"_id": pid}, {"$inc": {"remaining_cents": -cents, "spent_cents": cents}})
+                    written += cents
+                    with self._lock:
+                        del self._in_flight[pid]
+                now = now or datetime.now(timezone.utc)
+                docs = list(self._collection.find({"deleted_at": None, "ends_at": {"$gt": now}}, {"remaining_cents": 1}))
+            finally:
+                with self._lock:  # whatever was not written goes back to pending, to be retried
+                    for pid, cents in self._in_flight.items():
+                        self._pending[pid] = self._pending.get(pid, 0) + cents
+                    self._in_flight = {}
+            with self._lock:
+                for doc in docs:
+                    self._left[doc["_id"]] = int(doc.get("remaining_cents", 0)) - self._pending.get(doc["_id"], 0)
+            return written

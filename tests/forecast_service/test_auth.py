@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.forecast_service.auth import ApiKeys, Scope
+from services.common.api_auth import ApiKeys, Scope
 from tests.forecast_service.conftest import ADMIN, READ, WRITE
 
 
@@ -43,7 +43,7 @@ def test_system_endpoints_are_open_without_a_key(trained_api, path: str) -> None
 
 
 def test_empty_api_keys_turn_auth_off_with_a_startup_warning(make_api, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level("WARNING", logger="services.forecast_service.app"):
+    with caplog.at_level("WARNING", logger="services.common.api_auth"):
         api = make_api(settings_update={"api_keys": ""})
     assert api.get("/models", key=None).status_code == 200
     assert api.post("/train", key=None).status_code == 409  # reaches the handler: no data, not 401

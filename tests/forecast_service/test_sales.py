@@ -121,7 +121,7 @@ def test_health_is_503_when_kafka_is_unreachable(make_api) -> None:
 def test_metrics_expose_request_latency_by_route_training_time_and_backtest_smape(trained_api) -> None:
     trained_api.get("/forecast/A", params={"store_id": "s1"})
     text = trained_api.get("/metrics", key=None).text
-    assert 'shelfcast_forecast_request_seconds_count{method="GET",route="/forecast/{sku}",status="200"}' in text
+    assert 'shelfcast_http_request_duration_seconds_count{method="GET",route="/forecast/{sku}",service="forecast",status="200"}' in text
     assert 'shelfcast_forecast_training_seconds_count{kind="train",outcome="done"} 1.0' in text
     smape = trained_api.get("/models/active").json()["metrics"]["smape"]
     assert f"shelfcast_forecast_last_backtest_smape {smape}" in text

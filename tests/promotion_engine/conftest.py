@@ -30,8 +30,13 @@ WAIT_S = 60.0
 
 
 def make_config(**overrides: object) -> PromotionConfig:
-    """Test defaults: nobody in the control group unless a test says so, and no caching between requests."""
-    values: dict = {"control_share": 0.0, "history_refresh_s": 0.0, "promotions_ttl_s": 0.0, "stock_ttl_s": 0.0, "catalog_ttl_s": 0.0} | overrides
+    """Test defaults: nobody in the control group unless a test says so, and no caching between requests.
+
+    Budget charges and frequency counts are written behind (the serving default) every 50 ms; tests
+    of several servers sharing a budget or a cap pass ``write_behind_s=0`` (write-through).
+    """
+    values: dict = {"control_share": 0.0, "history_refresh_s": 0.0, "promotions_ttl_s": 0.0, "stock_ttl_s": 0.0, "catalog_ttl_s": 0.0,
+                    "write_behind_s": 0.05} | overrides
     return PromotionConfig(_env_file=None, **values)  # type: ignore[call-arg]
 
 

@@ -41,7 +41,7 @@ def test_health_metrics_and_docs_need_no_key(client):
     client.get("/recommendations/cu_1", headers={"X-API-Key": "reader-key"})
     metrics = client.get("/metrics")
     assert metrics.status_code == 200
-    assert 'shelfcast_promotions_request_seconds_count{method="GET",route="/recommendations/{customer_id}",status="2xx"}' in metrics.text
+    assert 'shelfcast_http_request_duration_seconds_count{method="GET",route="/recommendations/{customer_id}",service="promotions",status="200"}' in metrics.text
     assert "shelfcast_promotions_served_total" in metrics.text and "shelfcast_promotions_training_seconds" in metrics.text
     assert client.get("/openapi.json").status_code == 200 and client.get("/docs").status_code == 200
 
@@ -54,7 +54,7 @@ def test_health_is_503_when_kafka_is_unreachable(settings, start_app):
 
 
 def test_malformed_key_table_fails_at_start():
-    from services.promotion_engine.auth import ApiKeys
+    from services.common.api_auth import ApiKeys
 
     with pytest.raises(ValueError, match="unknown API key scope 'owner'"):
         ApiKeys.parse("k1:read,k2:owner")

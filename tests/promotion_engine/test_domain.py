@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
+from services.common.api_auth import ApiKeys, Scope
 from services.promotion_engine import scoring
 from services.promotion_engine.assignment import arm_for, control_position
-from services.promotion_engine.auth import ApiKeys, Scope
 from services.promotion_engine.experiments import difference_of_proportions
 from services.promotion_engine.features import ClickRecord, ClickWindow, summarize_clicks
 

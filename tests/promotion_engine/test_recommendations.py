@@ -68,7 +68,7 @@ def test_serving_stops_when_spend_reaches_the_budget(shop, start_app):
 
 
 def test_two_servers_serving_concurrently_never_overspend_a_shared_budget(shop, start_app):
-    first, second = start_app(), start_app()
+    first, second = start_app(write_behind_s=0), start_app(write_behind_s=0)  # write-through: strict across servers
     create_promotion(first, "P-A", sku="SKU-A")
     cost = first.get("/recommendations/cu_probe").json()["recommendations"][0]["expected_cost_cents"]  # the same for every new customer
     first.put("/promotions/P-A", json=promotion_body("P-A", budget_cents=cost * 7 + cost // 2))  # the probe plus six more fit, not seven
@@ -201,7 +201,7 @@ def test_frequency_counter_claim_refuses_past_the_cap_even_when_two_servers_race
 
 
 def test_frequency_cap_holds_across_two_servers_and_the_next_offer_takes_the_slot(shop, start_app):
-    first, second = start_app(), start_app()
+    first, second = start_app(write_behind_s=0), start_app(write_behind_s=0)  # write-through: strict across servers
     create_promotion(first, "P-A", sku="SKU-A", discount_pct=15, max_per_customer_per_day=1)
     create_promotion(first, "P-B", sku="SKU-B", discount_pct=10)
     [served] = first.get("/recommendations/cu_1", params={"k": 1}).json()["recommendations"]

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from services.promotion_engine.auth import require_scope
+from services.common.api_auth import require_scope
 from services.promotion_engine.dependencies import get_config, get_engine
 from services.promotion_engine.config import PromotionConfig
 from services.promotion_engine.engine import Engine

@@ -52,6 +52,9 @@ def health(engine: Engine = Depends(get_engine)) -> JSONResponse:
     model = engine.registry.active
     body = {"status": "ok" if ok else "unavailable", "checks": checks, "model": model.version if model else None,
             "order_history": {"customers": engine.history.customers, "loaded_at": engine.history.loaded_at.isoformat() if engine.history.loaded_at else None}}
+    scores = engine.recommender.scores
+    if scores is not None:
+        body["scores_ahead"] = {"customers": len(scores), "hits": scores.hits, "misses": scores.misses}
     return JSONResponse(body, status_code=200 if ok else 503)
 
 

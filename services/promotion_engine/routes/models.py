@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from services.promotion_engine.auth import require_scope
+from services.common.api_auth import require_scope
 from services.promotion_engine.dependencies import get_registry
 from services.promotion_engine.evaluation import qini_chart_png
 from services.promotion_engine.registry import ModelRegistry

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from services.promotion_engine.auth import require_scope
+from services.common.api_auth import require_scope
 from services.promotion_engine.dependencies import get_promotion_store
 from services.promotion_engine.promotions import Promotion, PromotionStore
 from services.promotion_engine.schemas import PromotionIn, PromotionOut

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from services.promotion_engine.auth import require_scope
+from services.common.api_auth import require_scope
 from services.promotion_engine.dependencies import get_trainer
 from services.promotion_engine.exceptions import TrainingDataError
 from services.promotion_engine.schemas import TrainIn, TrainStatusOut

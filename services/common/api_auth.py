@@ -1,20 +1,22 @@
-"""API-key authorization for FastAPI services: ``X-API-Key`` checked against ``key:scope`` pairs.
+"""API-key authorization shared by the HTTP services: ``X-API-Key`` checked against ``SHELFCAST_API_KEYS``.
 
-Self-contained on purpose (it depends on FastAPI and the standard library only) so the forecast
-service can share it. Scopes are ordered ``read < write < admin``: a key satisfies every scope up
-to its own. An empty key table turns authorization off (development): ``install_api_keys`` logs
-a warning saying so, once, at start.
+Keys are configured as comma-separated ``key:scope`` pairs; scopes are ordered
+``read < write < admin`` so a key satisfies every scope up to its own. An empty setting turns
+authorization off (development only) and ``install_api_keys`` logs a warning saying so, at start.
+Keys are compared in constant time, and no message ever echoes a key or part of one.
 
 Usage::
 
-    install_api_keys(app, settings.api_keys)
+    install_api_keys(app, settings.api_keys, "promotion engine")
     router = APIRouter(dependencies=[Depends(require_scope("read"))])
     @router.post("/things", dependencies=[Depends(require_scope("write"))])
+    def handler(caller: Caller = Depends(require_scope("admin"))): ...   # caller.key_id names the key for audits
 
 A missing or unknown key answers 401, a known key with too small a scope 403.
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 from collections.abc import Callable
@@ -27,7 +29,8 @@ from fastapi.security import APIKeyHeader
 log = logging.getLogger(__name__)
 
 HEADER = "X-API-Key"
-_header_scheme = APIKeyHeader(name=HEADER, auto_error=False, description="key:scope pairs come from SHELFCAST_API_KEYS")
+_CHALLENGE = {"WWW-Authenticate": f'ApiKey header="{HEADER}"'}
+_header_scheme = APIKeyHeader(name=HEADER, auto_error=False, description="API key from SHELFCAST_API_KEYS; scopes read < write < admin")
 
 
 class Scope(IntEnum):
@@ -43,6 +46,24 @@ class Scope(IntEnum):
             return cls[text.strip().upper()]
         except KeyError:
             raise ValueError(f"unknown API key scope '{text.strip()}' (use read, write or admin)") from None
+
+
+def key_id(key: str) -> str:
+    """A stable name for a key that is safe to store and log (audits): a short SHA-256 fingerprint, not the key."""
+    return "key-" + hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who made a request: the key's scope and fingerprint (``key_id`` is ``None`` when authorization is off)."""
+
+    scope: Scope
+    key_id: str | None
+
+    @property
+    def actor(self) -> str:
+        """What an audit record names as the actor."""
+        return self.key_id or "unauthenticated (SHELFCAST_API_KEYS empty)"
 
 
 @dataclass(frozen=True)
@@ -63,13 +84,13 @@ class ApiKeys:
             if not entry:
                 continue
             key, sep, scope = entry.rpartition(":")
-            if not sep or not key.strip():
+            if not sep or not key.strip():  # never echo the entry: it may be a secret
                 raise ValueError("API keys must be comma-separated key:scope pairs (e.g. 'k1:read,k2:admin'); found an entry without a scope")
             scopes[key.strip()] = Scope.parse(scope)
         return cls(scopes)
 
     def scope_of(self, presented: str) -> Scope | None:
-        """The scope of a presented key, compared in constant time against every configured key."""
+        """The scope of a presented key; every configured key is compared, in constant time."""
         found: Scope | None = None
         for key, scope in self.scopes.items():
             if hmac.compare_digest(key.encode(), presented.encode()):
@@ -77,34 +98,36 @@ class ApiKeys:
         return found
 
 
-def install_api_keys(app: FastAPI, text: str) -> ApiKeys:
+def install_api_keys(app: FastAPI, text: str, service: str) -> ApiKeys:
     """Parse the key table onto ``app.state.api_keys``; warn when authorization is off."""
     keys = ApiKeys.parse(text)
     app.state.api_keys = keys
     if not keys.enabled:
-        log.warning("no API keys configured (SHELFCAST_API_KEYS is empty): authorization is OFF — development only")
+        log.warning("SHELFCAST_API_KEYS is empty: the %s accepts requests WITHOUT authentication (development only)", service)
     return keys
 
 
-def require_scope(needed: str | Scope) -> Callable[..., Scope | None]:
-    """A dependency that admits requests whose ``X-API-Key`` has at least scope ``needed``.
-
-    Returns the caller's scope (``None`` when authorization is off) so endpoints may look at it.
-    """
+def require_scope(needed: str | Scope) -> Callable[..., Caller]:
+    """A dependency admitting requests whose ``X-API-Key`` has at least scope ``needed``; returns the ``Caller``."""
     wanted = needed if isinstance(needed, Scope) else Scope.parse(needed)
 
-    def check(request: Request, api_key: str | None = Security(_header_scheme)) -> Scope | None:
+    def check(request: Request, api_key: str | None = Security(_header_scheme)) -> Caller:
         keys: ApiKeys = getattr(request.app.state, "api_keys", ApiKeys({}))
         if not keys.enabled:
-            return None
+            return Caller(Scope.ADMIN, None)
         if not api_key:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"missing {HEADER} header", headers={"WWW-Authenticate": "ApiKey"})
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"missing {HEADER} header", headers=_CHALLENGE)
         scope = keys.scope_of(api_key)
         if scope is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid API key", headers={"WWW-Authenticate": "ApiKey"})
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid API key", headers=_CHALLENGE)
         if scope < wanted:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"this API key has scope '{scope.name.lower()}'; '{wanted.name.lower()}' is required")
-        return scope
+        return Caller(scope, key_id(api_key))
 
     check.__name__ = f"require_{wanted.name.lower()}_scope"
     return check
+
+
+require_read = require_scope(Scope.READ)
+require_write = require_scope(Scope.WRITE)
+require_admin = require_scope(Scope.ADMIN)

@@ -1,0 +1,51 @@
+"""Request latency of the HTTP services: one metric family, one pure-ASGI middleware.
+
+Every service observes into ``shelfcast_http_request_duration_seconds`` with a ``service`` label,
+so one Prometheus query compares them. Routes are labelled by their template
+(``/forecast/{sku}``), never the raw path, so label cardinality stays bounded; unmatched paths share
+the label ``unmatched``. Pure ASGI rather than ``BaseHTTPMiddleware``: it runs on every request of
+latency-sensitive APIs and must not buffer or re-wrap responses.
+"""
+from __future__ import annotations
+
+import time
+
+from prometheus_client import REGISTRY, CollectorRegistry, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_DURATION = "shelfcast_http_request_duration_seconds"
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+def request_duration_histogram(registry: CollectorRegistry = REGISTRY) -> Histogram:
+    """The request-latency family in ``registry`` (one per registry: prometheus-client refuses duplicates)."""
+    return Histogram(REQUEST_DURATION, "HTTP request duration by service, route template, method and status code",
+                     ["service", "route", "method", "status"], buckets=BUCKETS, registry=registry)
+
+
+class RequestMetrics:
+    """Observe each request's duration into ``histogram`` under ``service`` and the matched route template."""
+
+    def __init__(self, app: ASGIApp, histogram: Histogram, service: str) -> None:
+        self.app = app
+        self.histogram = histogram
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            template = getattr(scope.get("route"), "path", None) or "unmatched"
+            self.histogram.labels(self.service, template, scope["method"], str(status)).observe(time.perf_counter() - started)
