@@ -14,7 +14,7 @@ from typing import Any
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 from kafka.producer.future import FutureRecordMetadata
 
 from services.common.events import _Event, event_to_bytes
@@ -151,9 +151,20 @@ class EventConsumer:
         polled = self._consumer.poll(timeout_ms=timeout_ms)
         return [record for records in polled.values() for record in records]
 
-    def commit(self) -> None:
-        """Commit the positions of everything returned so far (call only after the writes succeeded)."""
-        self._consumer.commit()
+    def commit(self) -> bool:
+        """Commit the positions of everything returned so far (call only after the writes succeeded).
+
+        False when the group moved on without this member (e.g. a broker restarted slower than the
+        session timeout): the partitions' next owner, possibly this member after the rejoin that the
+        next poll does, re-reads from the last commit, which the consumer's idempotent writes absorb.
+        Crashing instead would only make a supervisor restart it into the same rejoin.
+        """
+        try:
+            self._consumer.commit()
+            return True
+        except CommitFailedError as exc:
+            log.warning("offset commit refused, rejoining the group (the batch will be re-read): %s", exc)
+            return False
 
     def lag(self) -> int:
         """Messages not yet consumed across the assigned partitions."""

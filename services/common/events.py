@@ -53,7 +53,10 @@ class _Event(BaseModel):
         """Naive timestamps are ambiguous across stores in different zones, so they are refused."""
         if value.tzinfo is None:
             raise ValueError("occurred_at must carry a timezone (UTC offset)")
-        return value.astimezone(timezone.utc)
+        try:
+            return value.astimezone(timezone.utc)
+        except OverflowError:  # year 1 at +14:00 or 9999 at -14:00: pydantic only turns ValueError into a 4xx/dead letter
+            raise ValueError("occurred_at is out of range in UTC") from None
 
 
 class OrderLine(BaseModel):
@@ -169,6 +172,10 @@ def parse_event(raw: bytes | str | dict) -> Event:
         data = json.loads(raw) if isinstance(raw, (bytes, str)) else raw
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise EventRejected(f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise EventRejected("not valid JSON: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer literal beyond Python's 4300-digit conversion limit
+        raise EventRejected(f"not valid JSON: {str(exc)[:200]}") from None
     if not isinstance(data, dict):
         raise EventRejected(f"expected a JSON object, got {type(data).__name__}")
     try:

@@ -10,3 +10,4 @@ DUPLICATES_SKIPPED = Counter("shelfcast_consumer_duplicates_skipped_total", "Eve
 BATCH_SECONDS = Histogram("shelfcast_consumer_batch_seconds", "Time to process and commit one batch", buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 CONSUMER_LAG = Gauge("shelfcast_consumer_lag_messages", "Messages not yet consumed on the assigned partitions")
 STORE_RETRIES = Counter("shelfcast_consumer_store_retries_total", "Batches retried because the store failed")
+STORE_UNAVAILABLE = Gauge("shelfcast_consumer_store_unavailable", "1 while a batch is being retried because the store (or Kafka for dead letters) failed")

@@ -85,9 +85,13 @@ class EmbeddedKafka:
         if self._server:
             self._server.stop()
 
-    def restart(self) -> None:
-        """Stop and start on the same port and data (for broker-restart resilience tests)."""
-        self.stop()
+    def restart(self, kill: bool = False) -> None:
+        """Stop and start on the same port and data (for broker-restart resilience tests); ``kill``
+        makes the stop a SIGKILL, so the broker recovers its logs as after a crash."""
+        if kill and self._server:
+            self._server.kill()
+        else:
+            self.stop()
         self.start()
 
     def log_tail(self) -> str:

@@ -67,6 +67,12 @@ class JavaServer:
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
+    def kill(self) -> None:
+        """SIGKILL, no shutdown: a crash, for resilience tests."""
+        if self._process is not None and self._process.poll() is None:
+            os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait()
+
     def stop(self, timeout_s: float = 20.0) -> None:
         """SIGTERM (servers flush and close), then SIGKILL if it hangs."""
         if self._process is None or self._process.poll() is not None:
