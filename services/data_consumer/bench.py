@@ -39,9 +39,10 @@ def _stock(now: datetime) -> list:
     return [Restocked(occurred_at=now, channel="store", store_id=s, sku=sku, quantity=START_STOCK, unit_cost_cents=500) for sku in SKUS for s in STORES]
 
 
-def _consumer_env(settings: Settings) -> dict[str, str]:
-    return service_env(settings, SHELFCAST_CONSUMER_GROUP=settings.consumer_group, SHELFCAST_CONSUMER_METRICS_PORT="0",
-                       SHELFCAST_LOG_LEVEL="WARNING")
+def consumer_env(settings: Settings) -> dict[str, str]:
+    """Environment of a ``python -m services.data_consumer`` child on ``settings``' stack, quiet and without a metrics port."""
+    return service_env(settings, SHELFCAST_CONSUMER_GROUP=settings.consumer_group, SHELFCAST_CONSUMER_BATCH_SIZE=str(settings.consumer_batch_size),
+                       SHELFCAST_CONSUMER_METRICS_PORT="0", SHELFCAST_LOG_LEVEL="WARNING")
 
 
 def _produce(producer: EventProducer, settings: Settings, events: int, rate: float | None, progress: bool) -> float:
@@ -93,7 +94,7 @@ def bench_ingest(settings: Settings, events: int, rate: float | None = None, con
             for event in _stock(now):
                 producer.publish(event)
             producer.flush()
-            processes = [subprocess.Popen([sys.executable, "-m", "services.data_consumer"], env=_consumer_env(live)) for _ in range(consumers)]
+            processes = [subprocess.Popen([sys.executable, "-m", "services.data_consumer"], env=consumer_env(live)) for _ in range(consumers)]
             try:
                 _wait_until(lambda: db[store.STOCK].count_documents({}) == len(SKUS) * len(STORES), 120)
                 started = time.monotonic()

@@ -21,7 +21,7 @@ from services.common import store
 from services.common.embedded import EmbeddedStack
 from services.common.settings import Settings
 from services.common.store import connect
-from services.data_consumer.bench import _consumer_env
+from services.data_consumer.bench import consumer_env
 from services.data_generator.runner import run_generator
 
 # Events stored under their own event_id (catalog events are upserted by SKU / store id instead).
@@ -103,7 +103,7 @@ def bench_soak(settings: Settings, rate: float, duration_s: float, sample_every_
     with tempfile.TemporaryDirectory(prefix="shelfcast-soak-") as run_dir, EmbeddedStack(settings, Path(run_dir)) as live:
         live = live.model_copy(update={"topic_prefix": "soak", "mongo_db": "soak", "consumer_group": "soak"})
         db = connect(live.mongo_uri, live.mongo_db)
-        consumer = subprocess.Popen([sys.executable, "-m", "services.data_consumer"], env=_consumer_env(live))
+        consumer = subprocess.Popen([sys.executable, "-m", "services.data_consumer"], env=consumer_env(live))
         generated: dict = {}
         failure: list[BaseException] = []
 

@@ -7,10 +7,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from services.common.bus import EventProducer
 from services.common.settings import Settings
-from services.common.store import connect
 from services.data_consumer.main import run_consumer
+from tests.consumer_fixtures import db, producer, settings  # noqa: F401 (fixtures, used by name)
 from tests.topic_reading import read_records
 
 WAIT_S = 120.0
@@ -24,22 +23,6 @@ def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = WAIT_S
             return
         time.sleep(0.1)
     raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what} {state()}")
-
-
-@pytest.fixture
-def settings(isolated_settings: Settings) -> Settings:
-    return isolated_settings.model_copy(update={"consumer_batch_size": 500, "consumer_poll_ms": 100, "consumer_metrics_port": 0})
-
-
-@pytest.fixture
-def db(settings: Settings):
-    return connect(settings.mongo_uri, settings.mongo_db)
-
-
-@pytest.fixture
-def producer(settings: Settings) -> Iterator[EventProducer]:
-    with EventProducer(settings.kafka_bootstrap, settings.topics) as p:
-        yield p
 
 
 @pytest.fixture

@@ -28,10 +28,10 @@ def port_open(port: int) -> bool:
 class JavaServer:
     """One Java child process whose output goes to a log file."""
 
-    def __init__(self, name: str, classpath: Path, args: list[str], log_path: Path, heap: str = "512m") -> None:
+    def __init__(self, name: str, classpath: Path, args: list[str], log_path: Path, heap: str = "512m", gc: str = "SerialGC") -> None:
         self.name = name
         self.log_path = log_path
-        self._command = [require_tool("java", f"run the embedded {name}"), f"-Xmx{heap}", "-XX:+UseSerialGC", "-cp", f"{classpath}/*", *args]
+        self._command = [require_tool("java", f"run the embedded {name}"), f"-Xmx{heap}", f"-XX:+Use{gc}", "-cp", f"{classpath}/*", *args]
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, ready: Callable[[], bool], timeout_s: float = 90.0) -> None:
