@@ -25,14 +25,20 @@ PRIVACY_AUDIT = "privacy_audit"
 CLICK_TTL_INDEX = "clicks_retention_ttl"
 INDEX_OPTIONS_CONFLICT = 85
 
+# The consumer's optimistic writes replace by {_id, version}. mongo-java-server serves a query from an
+# index only when the query's fields are exactly the index's keys, so without this (trivially unique)
+# index each such replace scanned the whole collection: 70 ms per write at 200k rollups, 0.5 ms with it.
+_VERSIONED = ([("_id", ASCENDING), ("version", ASCENDING)], {"unique": True})
+
 _INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict]]] = {
     ORDERS: [([("customer_id", ASCENDING), ("occurred_at", DESCENDING)], {}), ([("occurred_at", ASCENDING)], {})],
     CLICKS: [([("customer_id", ASCENDING), ("occurred_at", DESCENDING)], {})],
     RETURNS: [([("order_id", ASCENDING)], {})],
     EXPOSURES: [([("promotion_id", ASCENDING), ("customer_id", ASCENDING)], {})],
-    STOCK: [([("sku", ASCENDING), ("store_id", ASCENDING)], {"unique": True})],
+    STOCK: [([("sku", ASCENDING), ("store_id", ASCENDING)], {"unique": True}), _VERSIONED],
     STOCK_LEDGER: [([("sku", ASCENDING), ("store_id", ASCENDING), ("occurred_at", ASCENDING)], {})],
-    DAILY_SALES: [([("day", ASCENDING)], {}), ([("sku", ASCENDING), ("store_id", ASCENDING), ("day", ASCENDING)], {})],
+    DAILY_SALES: [([("day", ASCENDING)], {}), ([("sku", ASCENDING), ("store_id", ASCENDING), ("day", ASCENDING)], {}), _VERSIONED],
+    SALES_SUMMARY: [_VERSIONED],
     ALERTS: [([("created_at", DESCENDING)], {})],
 }
 
