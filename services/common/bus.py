@@ -128,9 +128,17 @@ class EventProducer:
 
 
 class EventConsumer:
-    """A member of a consumer group that hands out batches and commits only when told."""
+    """A member of a consumer group that hands out batches and commits only when told.
 
-    def __init__(self, bootstrap: str, group_id: str, topics: Iterable[str], max_records: int, client_id: str = "shelfcast-consumer") -> None:
+    ``first``: a topic the group must have committed up to its end (as it was when this member
+    started) before records of the other topics are handed out. Kafka orders records only within a
+    partition, so without it a sale polled before the catalog event of its SKU is refused as
+    ``unknown sku``; with it, a (re)started group reads the catalog first. Held-back partitions are
+    paused and sought back to their first unreturned record, so nothing is skipped or committed early.
+    """
+
+    def __init__(self, bootstrap: str, group_id: str, topics: Iterable[str], max_records: int, client_id: str = "shelfcast-consumer",
+                 first: str | None = None) -> None:
         self._consumer = KafkaConsumer(
             *topics,
             bootstrap_servers=bootstrap,
@@ -145,11 +153,44 @@ class EventConsumer:
             heartbeat_interval_ms=1_000,
             max_poll_interval_ms=120_000,
         )
+        self._first = first
+        self._first_ends: dict[TopicPartition, int] | None = None
 
     def poll_batch(self, timeout_ms: int) -> list[ConsumerRecord]:
         """One poll's records across all assigned partitions, in offset order per partition."""
         polled = self._consumer.poll(timeout_ms=timeout_ms)
-        return [record for records in polled.values() for record in records]
+        records = [record for records in polled.values() for record in records]
+        if self._first is None:
+            return records
+        if self._first_caught_up():
+            self._first = None
+            self._consumer.resume(*self._consumer.paused())
+            return records
+        return self._hold_back(records)
+
+    def _first_caught_up(self) -> bool:
+        """Whether the group's committed offsets on ``first`` reached its end offsets as first seen."""
+        partitions = [TopicPartition(self._first, p) for p in self._consumer.partitions_for_topic(self._first) or ()]
+        if not partitions:
+            return False  # metadata not loaded yet: ask again on the next poll
+        if self._first_ends is None:
+            self._first_ends = self._consumer.end_offsets(partitions)
+            log.info("reading %s up to %s before the other topics", self._first, sum(self._first_ends.values()))
+        return all((self._consumer.committed(tp) or 0) >= self._first_ends[tp] for tp in partitions)
+
+    def _hold_back(self, records: list[ConsumerRecord]) -> list[ConsumerRecord]:
+        """Only ``first``'s records; the others' partitions are paused and sought back to be read later."""
+        held: dict[TopicPartition, int] = {}
+        for record in records:
+            if record.topic != self._first:
+                tp = TopicPartition(record.topic, record.partition)
+                held[tp] = min(held.get(tp, record.offset), record.offset)
+        for tp, offset in held.items():
+            self._consumer.seek(tp, offset)
+        others = [tp for tp in self._consumer.assignment() if tp.topic != self._first]
+        if others:
+            self._consumer.pause(*others)
+        return [record for record in records if record.topic == self._first]
 
     def commit(self) -> bool:
         """Commit the positions of everything returned so far (call only after the writes succeeded).

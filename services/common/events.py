@@ -7,12 +7,14 @@ Money is integer cents; customer identifiers are pseudonymous before they get he
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal, Union
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from services.common.timestamps import to_utc
 
 SCHEMA_VERSION = 1
 MAX_QUANTITY = 10_000
@@ -50,13 +52,7 @@ class _Event(BaseModel):
     @field_validator("occurred_at")
     @classmethod
     def _utc(cls, value: datetime) -> datetime:
-        """Naive timestamps are ambiguous across stores in different zones, so they are refused."""
-        if value.tzinfo is None:
-            raise ValueError("occurred_at must carry a timezone (UTC offset)")
-        try:
-            return value.astimezone(timezone.utc)
-        except OverflowError:  # year 1 at +14:00 or 9999 at -14:00: pydantic only turns ValueError into a 4xx/dead letter
-            raise ValueError("occurred_at is out of range in UTC") from None
+        return to_utc(value, "occurred_at")
 
 
 class OrderLine(BaseModel):

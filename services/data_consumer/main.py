@@ -37,7 +37,8 @@ def run_consumer(settings: Settings, stop: threading.Event) -> None:
     db = connect(settings.mongo_uri, settings.mongo_db)
     ensure_indexes(db, settings.click_retention_days)
     retention = ClickRetention(db, settings.click_retention_days)
-    consumer = EventConsumer(settings.kafka_bootstrap, settings.consumer_group, settings.topics.ingest, settings.consumer_batch_size)
+    consumer = EventConsumer(settings.kafka_bootstrap, settings.consumer_group, settings.topics.ingest, settings.consumer_batch_size,
+                             first=settings.topics.for_event_type("product"))
     producer = EventProducer(settings.kafka_bootstrap, settings.topics, client_id="shelfcast-dead-letters")
     processor = BatchProcessor(db, DeadLetters(producer, settings.topics.dead_letter))
     member = f"{os.uname().nodename}:{os.getpid()}"

@@ -22,6 +22,7 @@ from services.common import store
 from services.common.bus import EventProducer
 from services.common.events import MAX_QUANTITY, Channel, Identifier, OrderLine, OrderPlaced
 from services.common.privacy import pseudonymize
+from services.common.timestamps import to_utc
 from services.forecast_service.sales_history import known_ids, today_utc
 from services.forecast_service.service_errors import PublishFailedError, RecordsRejectedError
 
@@ -48,9 +49,7 @@ class SaleRecord(BaseModel):
     @field_validator("date")
     @classmethod
     def _not_in_future(cls, value: dt.date | dt.datetime) -> dt.date | dt.datetime:
-        if isinstance(value, datetime) and value.tzinfo is None:
-            raise ValueError("a timestamp must carry a UTC offset (or give a plain YYYY-MM-DD date)")
-        day = value.astimezone(timezone.utc).date() if isinstance(value, datetime) else value
+        day = to_utc(value, "date").date() if isinstance(value, datetime) else value
         if day > today_utc():
             raise ValueError(f"{day.isoformat()} is in the future")
         return value

@@ -6,23 +6,18 @@ checks that need the database (does this SKU exist?) are in the domain modules a
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from services.common.events import MAX_CENTS, Channel, Identifier
+from services.common.timestamps import to_utc
 
 PromotionType = Literal["percent_off", "amount_off", "bogo"]
 Arm = Literal["treatment", "control"]
 MAX_BUDGET_CENTS = 10**12
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
-
-
-def _aware(value: datetime, field: str) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError(f"{field} must carry a timezone (e.g. 2026-03-01T00:00:00Z)")
-    return value.astimezone(timezone.utc)
 
 
 class PromotionIn(BaseModel):
@@ -83,12 +78,12 @@ class PromotionIn(BaseModel):
     @field_validator("starts_at")
     @classmethod
     def _starts_aware(cls, value: datetime) -> datetime:
-        return _aware(value, "starts_at")
+        return to_utc(value, "starts_at")
 
     @field_validator("ends_at")
     @classmethod
     def _ends_after_start(cls, value: datetime, info: ValidationInfo) -> datetime:
-        value = _aware(value, "ends_at")
+        value = to_utc(value, "ends_at")
         starts = info.data.get("starts_at")
         if starts is not None and value <= starts:
             raise ValueError(f"must be after starts_at ({starts.isoformat()})")
