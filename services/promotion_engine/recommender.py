@@ -217,9 +217,7 @@ class Recommender:
                 chosen.append(product)
                 stock.append(level)
                 discounts.append(discount)
-                facts = CandidateFacts(product.category, product.sku, discount / product.price_cents, promotion.type, promotion.sku is None,
-                                       float(product.price_cents), float(product.cost_cents))
-                static.append(candidate_vector(facts, None, NO_ACTIVITY)[STATIC_FROM:])
+                static.append(_static_features(promotion, product, discount))
         categories = sorted({p.category for p in chosen})
         code = {c: n for n, c in enumerate(categories)}
         rows: dict[str, list[int]] = {}
@@ -252,9 +250,7 @@ class Recommender:
         for promotion, product in pairs:
             discount = promotion.discount_per_unit(product.price_cents)
             chosen.append(product)
-            facts = CandidateFacts(product.category, product.sku, discount / product.price_cents, promotion.type, promotion.sku is None,
-                                   float(product.price_cents), float(product.cost_cents))
-            static.append(candidate_vector(facts, None, NO_ACTIVITY)[STATIC_FROM:])
+            static.append(_static_features(promotion, product, discount))
         categories = sorted({p.category for p in chosen})
         code = {c: n for n, c in enumerate(categories)}
         self._universe = Universe(tuple(keys), {k: n for n, k in enumerate(keys)},
@@ -437,3 +433,10 @@ class Recommender:
                 if arm == TREATMENT:
                     self._promotions.refund(rec.promotion.promotion_id, rec.cost_cents)
         return served
+
+
+def _static_features(promotion: Promotion, product: Product, discount: float) -> list[float]:
+    """The customer-independent part of a candidate's model features (computed once per table, not per request)."""
+    facts = CandidateFacts(product.category, product.sku, discount / product.price_cents, promotion.type, promotion.sku is None,
+                           float(product.price_cents), float(product.cost_cents))
+    return list(candidate_vector(facts, None, NO_ACTIVITY)[STATIC_FROM:])

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from kafka import KafkaConsumer
 from pymongo.database import Database
 
 from services.common.bus import ensure_topics
@@ -24,6 +23,7 @@ from services.common.settings import Settings
 from services.common.store import connect
 from services.promotion_engine.app import create_app
 from services.promotion_engine.config import PromotionConfig
+from tests.topic_reading import read_records
 
 NOW = datetime.now(timezone.utc)
 WAIT_S = 60.0
@@ -152,14 +152,5 @@ def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = WAIT_S
 
 def read_exposures(settings: Settings, expected: int, timeout_s: float = WAIT_S) -> list[PromotionExposed]:
     """Every exposure event on the test's topic, waiting until ``expected`` arrived."""
-    consumer = KafkaConsumer(settings.topics.for_event_type("exposure"), bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, group_id=None)
-    events: list = []
-    deadline = time.monotonic() + timeout_s
-    try:
-        while len(events) < expected and time.monotonic() < deadline:
-            for batch in consumer.poll(500).values():
-                events.extend(parse_event(record.value) for record in batch)
-    finally:
-        consumer.close()
-    return events
+    records = read_records(settings, [settings.topics.for_event_type("exposure")], expected, timeout_s)
+    return [parse_event(record.value) for record in records]
