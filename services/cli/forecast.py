@@ -15,14 +15,13 @@ from typing import Any
 # slower. libgomp reads this once when xgboost is first imported, so it must be set before.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import pandas as pd  # noqa: E402
-
 from services.forecast_service.backtest import BASELINES, backtest, rolling_cutoffs  # noqa: E402
 from services.forecast_service.csv_io import (  # noqa: E402
     parse_columns,
     read_history_csv,
     write_forecast_csv,
 )
+from services.forecast_service.dates import parse_day  # noqa: E402
 from services.forecast_service.errors import ForecastError, ForecastInputError  # noqa: E402
 from services.forecast_service.model import DemandForecaster  # noqa: E402
 
@@ -57,7 +56,7 @@ def run_predict(args: argparse.Namespace) -> int:
     try:
         id_cols = parse_columns(args.id_cols)
         exog_cols = parse_columns(args.exog_cols, "--exog-cols") if args.exog_cols else []
-        start = _date(args.start, "--start")
+        start = parse_day(args.start, "--start")
         history = read_history_csv(args.history, args.date_col, id_cols, args.target, exog_cols)
         last = history[args.date_col].max().normalize()
         if start <= last:
@@ -79,7 +78,7 @@ def run_backtest(args: argparse.Namespace) -> int:
     try:
         id_cols = parse_columns(args.id_cols)
         exog_cols = parse_columns(args.exog_cols, "--exog-cols") if args.exog_cols else []
-        cutoffs = rolling_cutoffs(_date(args.cutoff, "--cutoff"), args.folds, args.days)
+        cutoffs = rolling_cutoffs(parse_day(args.cutoff, "--cutoff"), args.folds, args.days)
         history = read_history_csv(args.history, args.date_col, id_cols, args.target, exog_cols)
         report = backtest(
             history,
@@ -126,16 +125,6 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got '{text}'")
     return value
-
-
-def _date(text: str, option: str) -> pd.Timestamp:
-    try:
-        day = pd.Timestamp(text)
-    except ValueError:
-        day = pd.NaT
-    if pd.isna(day):
-        raise ForecastInputError(f"{option} '{text}' is not a date (use YYYY-MM-DD)")
-    return day.normalize()
 
 
 def _interactive() -> bool:

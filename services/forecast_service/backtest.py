@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from services.forecast_service.dates import parse_day
 from services.forecast_service.errors import ForecastInputError, InsufficientHistoryError
 from services.forecast_service.evaluation import (
     interval_coverage,
@@ -37,7 +38,7 @@ def rolling_cutoffs(last_cutoff: str | pd.Timestamp, folds: int, step_days: int)
     """`folds` cutoffs ending at `last_cutoff`, `step_days` apart, oldest first."""
     if folds < 1:
         raise ForecastInputError(f"folds must be >= 1, got {folds}")
-    last = _day(last_cutoff, "cutoff")
+    last = parse_day(last_cutoff, "cutoff")
     return [last - pd.Timedelta(days=step_days * k) for k in range(folds - 1, -1, -1)]
 
 
@@ -65,7 +66,7 @@ def backtest(
     except (ValueError, TypeError) as error:
         raise ForecastInputError(f"column '{date_col}' has unparsable dates: {error}") from error
     folds = []
-    days = [_day(cutoff, "cutoff") for cutoff in cutoffs]
+    days = [parse_day(cutoff, "cutoff") for cutoff in cutoffs]
     for cutoff in tqdm(days, desc="folds", unit="fold", file=sys.stderr, disable=not progress):
         train = history[dates < cutoff]
         actuals = history[(dates >= cutoff) & (dates < cutoff + pd.Timedelta(days=horizon))]
@@ -97,7 +98,7 @@ def score_model(
     Baselines are built from the history the model holds, so incumbent and candidate models
     (e.g. before and after `continue_fit`) can be compared on the same holdout.
     """
-    first = _day(start, "start")
+    first = parse_day(start, "start")
     dates = pd.date_range(first, periods=days, freq="D")
     for name in (model.date_col, *model.id_cols, model.target):
         if name not in actuals.columns:
@@ -199,13 +200,3 @@ def _grid(
     out[day[inside], column[inside]] = 0.0
     np.add.at(out, (day[inside], column[inside]), frame[value].to_numpy(dtype=float)[inside])
     return out
-
-
-def _day(value: str | pd.Timestamp, label: str) -> pd.Timestamp:
-    try:
-        day = pd.Timestamp(value)
-    except ValueError:
-        day = pd.NaT
-    if pd.isna(day):
-        raise ForecastInputError(f"{label} '{value}' is not a date (use YYYY-MM-DD)")
-    return day.normalize()

@@ -20,6 +20,7 @@ import pandas as pd
 import xgboost as xgb
 from tqdm import tqdm
 
+from services.forecast_service.dates import parse_day
 from services.forecast_service.errors import ForecastInputError, InsufficientHistoryError
 from services.forecast_service.features import (
     WEEK,
@@ -381,13 +382,7 @@ class DemandForecaster:
 
     def _forecast_range(self, start: str | pd.Timestamp, days: int) -> tuple[pd.Timestamp, pd.Timestamp]:
         end = self.history_end
-        try:
-            first = pd.Timestamp(start)
-        except ValueError:
-            first = pd.NaT
-        if pd.isna(first):
-            raise ForecastInputError(f"start '{start}' is not a date (use YYYY-MM-DD)")
-        first = first.normalize()
+        first = parse_day(start, "start")
         if isinstance(days, bool) or not isinstance(days, (int, np.integer)) or days < 1:
             raise ForecastInputError(f"days must be a positive integer, got {days!r}")
         if first <= end:
