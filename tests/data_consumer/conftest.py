@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -13,16 +12,6 @@ from tests.consumer_fixtures import db, producer, settings  # noqa: F401 (fixtur
 from tests.topic_reading import read_records
 
 WAIT_S = 120.0
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = WAIT_S, state: Callable[[], object] = lambda: "") -> None:
-    """Poll until true; a timeout fails the test with what was awaited and ``state()`` (never asserts on speed)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what} {state()}")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import threading
 from services.common import store
 from services.common.bus import EventConsumer
 from services.data_consumer.main import run_consumer
-from tests.data_consumer.conftest import wait_for
+from tests.waiting import wait_for
 from tests.factories import order, product, restock, shop_store
 from tests.topic_reading import read_records
 

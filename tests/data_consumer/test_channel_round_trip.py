@@ -7,7 +7,7 @@ import pytest
 
 from services.common import store
 from services.data_generator.channels import MarketplaceAdapter, OnlineShopAdapter, PosAdapter, Sale, SaleLine
-from tests.data_consumer.conftest import wait_for
+from tests.waiting import wait_for
 from tests.factories import product, restock, shop_store
 
 KEY = "round-trip-key"

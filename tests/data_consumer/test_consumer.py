@@ -5,7 +5,8 @@ import json
 
 from services.common import store
 from services.common.events import event_to_bytes
-from tests.data_consumer.conftest import read_dead_letters, wait_for
+from tests.data_consumer.conftest import read_dead_letters
+from tests.waiting import wait_for
 from tests.factories import a_return, order, product, restock, shop_store
 
 

@@ -10,7 +10,7 @@ import time
 
 from services.common import store
 from services.common.settings import Settings
-from tests.data_consumer.conftest import wait_for
+from tests.waiting import wait_for
 from tests.factories import order, product, restock, shop_store
 
 SKUS = ("A1", "B2", "C3")

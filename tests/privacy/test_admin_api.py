@@ -10,7 +10,8 @@ from services.common import store
 from services.common.api_auth import key_id
 from services.common.data_subjects import subject_hash
 from tests.privacy.conftest import ALICE, BOB
-from tests.promotion_engine.conftest import NOW, add_exposure, add_order, add_product, create_promotion, set_stock, wait_for
+from tests.promotion_engine.conftest import NOW, add_exposure, add_order, add_product, create_promotion, set_stock
+from tests.waiting import wait_for
 
 KEYS = "reader-key:read,writer-key:write,admin-key:admin"
 ADMIN = {"X-API-Key": "admin-key"}

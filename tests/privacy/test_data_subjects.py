@@ -33,7 +33,7 @@ from services.data_consumer.main import run_consumer
 from services.promotion_engine.exposure_log import FREQUENCY
 from tests.factories import order, product, restock, shop_store
 from tests.privacy.conftest import ALICE, BOB
-from tests.promotion_engine.conftest import wait_for
+from tests.waiting import wait_for
 
 NOW = datetime.now(timezone.utc)
 

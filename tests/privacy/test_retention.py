@@ -13,7 +13,7 @@ from services.common.settings import Settings, load_settings
 from services.common.store import connect, ensure_indexes
 from services.data_consumer.main import run_consumer
 from services.data_consumer.retention import ClickRetention, purge_expired_clicks
-from tests.promotion_engine.conftest import wait_for
+from tests.waiting import wait_for
 
 NOW = datetime.now(timezone.utc)
 

@@ -7,9 +7,8 @@ lifespan runs: Kafka producer, click-stream tail, order-history snapshot).
 """
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -138,16 +137,6 @@ def promoted(client: TestClient, customer_id: str, **params: object) -> list[str
     response = client.get(f"/recommendations/{customer_id}", params=params)
     assert response.status_code == 200, response.text
     return [r["promotion_id"] for r in response.json()["recommendations"]]
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = WAIT_S) -> None:
-    """Poll until true; a timeout fails with what was awaited (never asserts on speed)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
 
 
 def read_exposures(settings: Settings, expected: int, timeout_s: float = WAIT_S) -> list[PromotionExposed]:

@@ -11,7 +11,8 @@ from services.common.bus import EventProducer
 from services.common.events import OrderLine, OrderPlaced
 from services.data_consumer.main import run_consumer
 from tests.factories import product, restock, shop_store
-from tests.promotion_engine.conftest import AppStarter, create_promotion, own_settings, promoted, wait_for
+from tests.promotion_engine.conftest import AppStarter, create_promotion, own_settings, promoted
+from tests.waiting import wait_for
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ import pytest
 from services.common.bus import EventProducer
 from services.common.events import Click
 from services.promotion_engine.assignment import arm_for
-from tests.promotion_engine.conftest import NOW, add_order, add_product, create_promotion, promoted, promotion_body, read_exposures, set_stock, wait_for
+from tests.promotion_engine.conftest import NOW, add_order, add_product, create_promotion, promoted, promotion_body, read_exposures, set_stock
+from tests.waiting import wait_for
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.promotion_engine.conftest import NOW, add_exposure, add_order, add_product, create_promotion, set_stock, wait_for
+from tests.promotion_engine.conftest import NOW, add_exposure, add_order, add_product, create_promotion, set_stock
+from tests.waiting import wait_for
 
 T0 = NOW - timedelta(days=10)
 

@@ -12,7 +12,8 @@ from services.common.events import Click
 from services.promotion_engine.exposure_log import FREQUENCY, counter_id
 from services.promotion_engine.features import CandidateFacts, feature_matrix, customer_vector
 from services.promotion_engine.schemas import RecommendationsOut
-from tests.promotion_engine.conftest import NOW, add_order, add_product, create_promotion, promoted, set_stock, wait_for
+from tests.promotion_engine.conftest import NOW, add_order, add_product, create_promotion, promoted, set_stock
+from tests.waiting import wait_for
 
 SLOW_FLUSH = 60.0  # nothing is written behind during the test: only the shutdown flush can have written it
 

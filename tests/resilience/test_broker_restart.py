@@ -18,7 +18,7 @@ from services.common.bus import EventProducer, ensure_topics
 from services.common.embedded.jars import ensure_jars
 from services.common.embedded.kafka import EmbeddedKafka
 from services.common.settings import Settings
-from tests.data_consumer.conftest import wait_for
+from tests.waiting import wait_for
 from tests.factories import order
 from tests.resilience.conftest import INITIAL_STOCK, SKUS, committed_offsets, publish_catalog, start_consumer, stop_consumer
 

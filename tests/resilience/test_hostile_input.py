@@ -12,7 +12,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from services.common import store
 from services.common.events import EventRejected, event_to_bytes, parse_event
-from tests.data_consumer.conftest import wait_for
+from tests.waiting import wait_for
 from tests.factories import order
 from tests.resilience.conftest import SKUS, INITIAL_STOCK, publish_catalog, start_consumer, stop_consumer
 from tests.resilience.hostile import malformed

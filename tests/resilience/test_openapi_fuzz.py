@@ -25,7 +25,7 @@ from services.promotion_engine.app import create_app as create_promotion_app
 from tests.forecast_service import sales_data
 from tests.forecast_service.conftest import TRAINING, own_settings as forecast_settings
 from tests.promotion_engine.conftest import NOW, add_order, add_product, make_config, own_settings as promotion_settings, promotion_body, set_stock
-from tests.data_consumer.conftest import wait_for
+from tests.waiting import wait_for
 
 ADMIN_KEY = "fuzz-admin-key"
 EXAMPLES_PER_MODE = 150  # across all operations of one API: 5-60 s per API here, depending on load

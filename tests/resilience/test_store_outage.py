@@ -9,7 +9,7 @@ import time
 from pymongo.uri_parser import parse_uri
 
 from services.common import store
-from tests.data_consumer.conftest import wait_for
+from tests.waiting import wait_for
 from tests.factories import order
 from tests.resilience.conftest import INITIAL_STOCK, SKUS, committed_offsets, publish_catalog, start_consumer, stop_consumer
 from tests.resilience.proxy import TcpProxy
