@@ -5,7 +5,12 @@ Each prints a JSON object as its last stdout line (progress goes to stderr).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import sys
+from collections.abc import Callable
+
+from pymongo.errors import PyMongoError
 
 from services.common.settings import load_settings
 
@@ -22,6 +27,19 @@ def _positive_float(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text}")
     return value
+
+
+def _one_line_errors(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A deployment with nothing to ask for, a store that does not answer, a service that will not
+    start: one line on stderr and exit 1, not a traceback."""
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except (ValueError, RuntimeError, OSError, PyMongoError) as exc:
+            print(f"shelfcast bench {args.bench_command}: {exc}", file=sys.stderr)
+            return 1
+    return run
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -55,6 +73,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     dashboard.set_defaults(handler=_dashboard)
 
 
+@_one_line_errors
 def _ingest(args: argparse.Namespace) -> int:
     from services.data_consumer.bench import bench_ingest
 
@@ -63,6 +82,7 @@ def _ingest(args: argparse.Namespace) -> int:
     return 0 if result["lost"] == 0 and result["duplicated"] == 0 else 1
 
 
+@_one_line_errors
 def _api(args: argparse.Namespace) -> int:
     settings = load_settings()
     configured = settings.api_keys.split(",")[0].partition(":")[0].strip() or None
@@ -76,6 +96,7 @@ def _api(args: argparse.Namespace) -> int:
     return 0 if result["errors"] == 0 else 1
 
 
+@_one_line_errors
 def _dashboard(args: argparse.Namespace) -> int:
     from services.dashboard.bench import run_dashboard_bench
 
@@ -85,20 +106,19 @@ def _dashboard(args: argparse.Namespace) -> int:
 
 
 def _report(result: dict, only_json: bool) -> None:
+    """Figures one per line (long series such as soak samples only in the JSON), then the JSON line."""
     if not only_json:
         for key, value in result.items():
-            print(f"{key:>26}: {value}")
+            if not isinstance(value, list):
+                print(f"{key:>26}: {value}")
     print(json.dumps(result))
 
 
+@_one_line_errors
 def _soak(args: argparse.Namespace) -> int:
     """Exit 1 if anything was lost or applied twice, so a scripted soak fails loudly."""
     from services.data_consumer.soak import bench_soak
 
     result = bench_soak(load_settings(), args.rate, args.duration, seed=args.seed, progress=not args.json)
-    if not args.json:
-        for key, value in result.items():
-            if key != "samples":
-                print(f"{key:>26}: {value}")
-    print(json.dumps(result))
+    _report(result, args.json)
     return 0 if result["lost"] == 0 and result["duplicated"] == 0 else 1

@@ -96,16 +96,14 @@ def run_promotions_bench(settings: Settings, requests: int, concurrency: int, ur
     """``{requests, concurrency, seconds, rps, p50_ms, p99_ms, errors, ...}`` of ``GET /recommendations/{id}?k=3``.
 
     ``url=None``: everything started here and stopped afterwards (see the module docstring).
-    ``url``: that deployment; customers are read from ``settings``' MongoDB, and the key is
-    ``api_key`` or else the first one in ``settings.api_keys``.
+    ``url``: that deployment with ``api_key``; customers are read from ``settings``' MongoDB.
     """
     if requests <= 0 or concurrency <= 0:
         raise ValueError("requests and concurrency must be positive")
     if url is None:
         return _self_contained(settings, requests, concurrency, progress)
-    key = api_key or next((entry.rpartition(":")[0].strip() for entry in settings.api_keys.split(",") if entry.strip()), None)
     customers = known_customers(connect(settings.mongo_uri, settings.mongo_db))
     if not customers:
         raise ValueError(f"no customers with orders in database '{settings.mongo_db}' at {settings.mongo_uri}; nothing to ask for")
-    result = bench_recommendations(url.rstrip("/"), key, requests, concurrency, customers, progress=_progress_printer(progress, requests))
+    result = bench_recommendations(url.rstrip("/"), api_key, requests, concurrency, customers, progress=_progress_printer(progress, requests))
     return result | {"customers": len(customers)}

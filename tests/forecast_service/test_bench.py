@@ -77,3 +77,15 @@ def test_seeded_bench_history_has_the_consumers_rollup_shape(live_settings) -> N
     assert all(doc["units"] > 0 and doc["revenue_cents"] > doc["cost_cents"] for doc in rollups)
     assert {doc["sku"] for doc in rollups} <= set(skus) and db[store.STOCK].count_documents({}) == 6
     db.client.drop_database(db.name)
+
+
+def test_cli_bench_api_against_a_deployment_with_no_catalog_is_one_line_not_a_traceback(live_settings, capsys) -> None:
+    from services.cli.main import main
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SHELFCAST_MONGO_URI", live_settings.mongo_uri)
+        patch.setenv("SHELFCAST_MONGO_DB", f"empty_{uuid.uuid4().hex[:8]}")
+        code = main(["bench", "api", "--service", "forecast", "--url", "http://127.0.0.1:9", "--requests", "5", "--json"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1
+    assert err.startswith("shelfcast bench api: no products or stores") and "Traceback" not in err and len(err.splitlines()) == 1
