@@ -1,15 +1,14 @@
 """Load test of a running forecast API: ``bench_forecast_api`` → ``{rps, p50_ms, p99_ms, errors}``.
 
-``concurrency`` worker threads, each with its own keep-alive ``httpx.Client``, issue ``requests``
-GETs between them: ``GET /forecast/{sku}?store_id=&horizon=28`` for random SKU × store pairs, and
+``concurrency`` keep-alive connections (``services.common.http_load``) issue ``requests`` GETs
+between them: ``GET /forecast/{sku}?store_id=&horizon=28`` for random SKU × store pairs, and
 every ``1/predict_share``-th request a ``GET /predict?store_id=&days=7`` instead (a whole store's
 shelf plan, the heavier read). Latency is measured per request from send to full body; ``errors``
 counts non-2xx answers and transport failures. Pairs are drawn with a fixed seed, so runs compare.
 
-Threads with sync clients, not ``httpx.AsyncClient``: on the 2-core dev machine the async client
-topped out at ~270–440 rps against a server that answered ~1,300–2,700 rps to a raw-socket client;
-sync clients in threads reached ~550–700 rps. The client shares the machine with the server, so
-the figures are a floor for the server's capacity. ``shelfcast bench api --service forecast`` runs it
+The client shares the machine with the server, so the figures are a floor for the server's
+capacity (the raw-socket client is the lightest we measured: httpx clients, async or in threads,
+topped out at ~270–700 rps against a server that answered ~1,300–2,700 rps). ``shelfcast bench api --service forecast`` runs it
 through ``run_forecast_bench`` (self-contained, or against a running deployment).
 """
 from __future__ import annotations
@@ -18,12 +17,12 @@ import random
 import secrets
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import numpy as np
@@ -32,6 +31,7 @@ from pymongo.database import Database
 from services.common import store
 from services.common.embedded import EmbeddedStack
 from services.common.embedded.service import ServiceProcess, service_env
+from services.common.http_load import run_load
 from services.common.settings import Settings
 from services.common.store import connect
 
@@ -53,54 +53,17 @@ def _plan(requests: int, skus: Sequence[str], stores: Sequence[str], predict_sha
 def bench_forecast_api(base_url: str, api_key: str | None, requests: int, concurrency: int, skus: Sequence[str],
                        stores: Sequence[str], predict_share: float = 0.1, horizon: int = 28, seed: int = 0,
                        timeout_s: float = 10.0) -> dict[str, float | int]:
-    """Drive ``requests`` GETs at ``concurrency`` against a running API (module doc); needs non-empty skus and stores."""
+    """Drive ``requests`` GETs at ``concurrency`` against a running API (module doc; ``http_load.run_load``);
+    needs non-empty skus and stores."""
     if requests < 1 or concurrency < 1:
         raise ValueError("requests and concurrency must be >= 1")
     if not skus or not stores:
         raise ValueError("give at least one SKU and one store to request")
     if not 0 <= predict_share <= 1:
         raise ValueError("predict_share must be between 0 and 1")
-    plan = _plan(requests, list(skus), list(stores), predict_share, horizon, seed)
-    headers = {"X-API-Key": api_key} if api_key else {}
-    cursor = iter(plan)
-    lock = threading.Lock()
-    latencies: list[float] = []
-    errors = [0]
-
-    def worker() -> None:
-        mine: list[float] = []
-        failed = 0
-        with httpx.Client(base_url=base_url, headers=headers, timeout=timeout_s) as client:
-            while True:
-                with lock:
-                    job = next(cursor, None)
-                if job is None:
-                    break
-                began = time.perf_counter()
-                try:
-                    response = client.get(job[0], params=job[1])
-                    failed += not response.is_success
-                except httpx.HTTPError:
-                    failed += 1
-                mine.append(time.perf_counter() - began)
-        with lock:
-            latencies.extend(mine)
-            errors[0] += failed
-
-    threads = [threading.Thread(target=worker, name=f"bench-{i}", daemon=True) for i in range(concurrency)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    millis = np.array(latencies) * 1000
-    return {
-        "rps": round(len(latencies) / elapsed, 1) if elapsed > 0 else 0.0,
-        "p50_ms": round(float(np.percentile(millis, 50)), 2),
-        "p99_ms": round(float(np.percentile(millis, 99)), 2),
-        "errors": errors[0],
-    }
+    paths = [f"{path}?{urlencode(params)}" for path, params in _plan(requests, list(skus), list(stores), predict_share, horizon, seed)]
+    result = run_load(base_url, paths, concurrency, {"X-API-Key": api_key} if api_key else {}, warmup=0, timeout_s=timeout_s)
+    return {key: result[key] for key in ("rps", "p50_ms", "p99_ms", "errors")}
 
 
 def seed_bench_history(db: Database, skus: int = 30, stores: int = 4, days: int = 365, seed: int = 0) -> tuple[list[str], list[str]]:

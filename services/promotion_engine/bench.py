@@ -1,28 +1,23 @@
 """Load test of ``GET /recommendations`` against a running engine, and realistic data to run it on.
 
 ``bench_recommendations`` (what ``api_bench.run_promotions_bench`` and so ``shelfcast bench api
---service promotions`` runs): ``requests`` GETs spread over ``concurrency`` threads (one keep-alive connection each), customers taken
-round-robin from ``customers``; it returns ``{rps, p50_ms, p99_ms, errors}`` (latency as the
-client sees it, warm-up requests excluded). ``seed_bench_data`` writes a shop of the size the
+--service promotions`` runs): ``requests`` GETs over ``concurrency`` keep-alive connections
+(``services.common.http_load``), customers taken round-robin from ``customers``; it returns
+``{rps, p50_ms, p99_ms, errors}`` (latency as the client sees it, warm-up requests excluded). ``seed_bench_data`` writes a shop of the size the
 README's figures use straight into MongoDB, in the data consumer's shapes; ``known_customers``
 picks the customer ids of an existing deployment instead.
 """
 from __future__ import annotations
 
-import http.client
 import random
-import threading
-import time
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlsplit
 
-import numpy as np
 from pymongo.database import Database
 
 from services.common import store
+from services.common.http_load import run_load
 from services.promotion_engine.catalog import Catalog
 from services.promotion_engine.promotions import PromotionStore
 from services.promotion_engine.schemas import PromotionIn
@@ -32,66 +27,12 @@ CATEGORIES = ("Grocery", "Beverages", "Snacks", "Household", "Personal care", "B
 
 def bench_recommendations(base_url: str, api_key: str | None, requests: int, concurrency: int, customers: Sequence[str],
                           k: int = 3, warmup: int = 200, timeout_s: float = 10.0, progress: Callable[[int], None] | None = None) -> dict[str, float | int]:
-    """Measure the recommendation endpoint; errors = transport failures and non-200 answers.
-
-    Each of the ``concurrency`` threads keeps one keep-alive ``http.client`` connection and times
-    send → whole body read. (``httpx`` costs ~3x the client CPU per request; client and server
-    share the machine's cores, so a heavy client would be measured as server latency.)
-    ``progress`` is called with the number of requests finished, every 100.
-    """
+    """Measure the recommendation endpoint (``http_load.run_load``: latency as the client sees it, errors =
+    transport failures and non-2xx answers); ``progress`` is called with the requests done, every 100."""
     if requests <= 0 or concurrency <= 0 or not customers:
         raise ValueError("requests and concurrency must be positive and customers non-empty")
-    target = urlsplit(base_url)
-    if target.scheme != "http" or not target.hostname:
-        raise ValueError(f"base_url must be http://host:port, got {base_url!r}")
-    headers = {"X-API-Key": api_key} if api_key else {}
-    prefix = target.path.rstrip("/")
-    local = threading.local()
-    connections: list[http.client.HTTPConnection] = []
-    lock = threading.Lock()
-    done = 0
-
-    def connection() -> http.client.HTTPConnection:
-        if not hasattr(local, "connection"):
-            local.connection = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=timeout_s)
-            with lock:
-                connections.append(local.connection)
-        return local.connection
-
-    def one(i: int) -> tuple[float, bool]:
-        nonlocal done
-        path = f"{prefix}/recommendations/{customers[i % len(customers)]}?k={k}"
-        started = time.perf_counter()
-        try:
-            conn = connection()
-            conn.request("GET", path, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            ok = response.status == 200
-        except (OSError, http.client.HTTPException):
-            local.connection.close()  # reconnects on the next request
-            ok = False
-        elapsed = time.perf_counter() - started
-        if progress is not None and i >= 0:
-            with lock:
-                done += 1
-                if done % 100 == 0 or done == requests:
-                    progress(done)
-        return elapsed, ok
-
-    try:
-        with ThreadPoolExecutor(concurrency) as pool:
-            list(pool.map(one, range(-warmup, 0)))
-            started = time.perf_counter()
-            results = list(pool.map(one, range(requests)))
-            elapsed = time.perf_counter() - started
-    finally:
-        for c in connections:
-            c.close()
-    latencies_ms = np.array([seconds * 1000 for seconds, _ in results])
-    return {"requests": requests, "concurrency": concurrency, "seconds": round(elapsed, 3), "rps": round(requests / elapsed, 1),
-            "p50_ms": round(float(np.percentile(latencies_ms, 50)), 2), "p99_ms": round(float(np.percentile(latencies_ms, 99)), 2),
-            "errors": sum(1 for _, ok in results if not ok)}
+    paths = [f"/recommendations/{customers[i % len(customers)]}?k={k}" for i in range(requests)]
+    return run_load(base_url, paths, concurrency, {"X-API-Key": api_key} if api_key else {}, warmup, timeout_s, progress)
 
 
 def known_customers(db: Database, limit: int = 5000) -> list[str]:
