@@ -31,7 +31,8 @@ INDEX_OPTIONS_CONFLICT = 85
 _VERSIONED = ([("_id", ASCENDING), ("version", ASCENDING)], {"unique": True})
 
 _INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict]]] = {
-    ORDERS: [([("customer_id", ASCENDING), ("occurred_at", DESCENDING)], {}), ([("occurred_at", ASCENDING)], {})],
+    ORDERS: [([("customer_id", ASCENDING), ("occurred_at", DESCENDING)], {}), ([("occurred_at", ASCENDING)], {}),
+             ([("ingested_at", ASCENDING)], {})],  # the promotion engine's incremental order-history refresh
     CLICKS: [([("customer_id", ASCENDING), ("occurred_at", DESCENDING)], {})],
     RETURNS: [([("order_id", ASCENDING)], {})],
     EXPOSURES: [([("promotion_id", ASCENDING), ("customer_id", ASCENDING)], {})],
