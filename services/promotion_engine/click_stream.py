@@ -31,7 +31,7 @@ PRUNE_EVERY_S = 30.0
 class ClickStreamTail:
     """A daemon thread feeding ``window`` from ``topic`` (and once from MongoDB) until ``stop()``."""
 
-    def __init__(self, bootstrap: str, topic: str, window: ClickWindow, db: Database | None, poll_ms: int = 100) -> None:
+    def __init__(self, bootstrap: str, topic: str, window: ClickWindow, db: Database | None, poll_ms: int = 500) -> None:
         self._bootstrap = bootstrap
         self._topic = topic
         self._window = window

@@ -9,19 +9,30 @@ from memory and reloads the promotions, stock and catalog caches before they exp
 neither wait on MongoDB nor find a cache to reload; ``close`` writes what is left. With
 ``score_ttl_s`` > 0 a scorer thread keeps the uplift scores of every known customer computed ahead
 of requests (``score_cache``). The HTTP layer and the CLI use the same object.
+
+Several engine processes (uvicorn workers) each hold their own caches; the maintenance thread
+also applies erasures another process handled (``privacy_audit``) to this one's memory, within
+``MODEL_POLL_S``. After each large load (start, snapshot reload, scoring pass) the heap is
+settled: ``gc.freeze`` moves what was just built out of the cyclic collector's reach, because
+full collections over the engine's few hundred thousand long-lived objects took 110-180 ms each
+and ran every few seconds under load, stalling every request in flight. Frozen objects are still
+freed by reference counting when dropped; only reference cycles among them stay until exit.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
+from services.common import store
 from services.common.bus import EventProducer
+from services.common.data_subjects import subject_hash
 from services.common.settings import Settings
 from services.common.store import connect, ensure_indexes
 from services.promotion_engine import metrics
@@ -29,7 +40,7 @@ from services.promotion_engine.catalog import Catalog, StockView
 from services.promotion_engine.click_stream import ClickStreamTail
 from services.promotion_engine.config import PromotionConfig
 from services.promotion_engine.exceptions import NotFound
-from services.promotion_engine.exposure_log import ExposureLog, day_floor
+from services.promotion_engine.exposure_log import FREQUENCY, ExposureLog, day_floor
 from services.promotion_engine.features import ClickWindow, MongoRecentClicks, OrderHistory, RecentClicks
 from services.promotion_engine.promotions import PromotionStore
 from services.promotion_engine.recommender import Recommender
@@ -42,7 +53,7 @@ log = logging.getLogger(__name__)
 MODEL_POLL_S = 5.0
 SCORE_AHEAD_POLL_S = 1.0
 SCORE_AHEAD_SCAN_S = 30.0
-EXPOSURE_LINGER_MS = 50
+EXPOSURE_LINGER_MS = 200
 CLICK_TAIL_READY_S = 30.0
 PURGE_EVERY_S = 3600.0
 
@@ -68,6 +79,8 @@ class Engine:
     _maintenance: threading.Thread | None = None
     _upkeep: threading.Thread | None = None
     _scorer: threading.Thread | None = None
+    _erasures_since: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    _erasures_applied: set = field(default_factory=set)  # audit ids at ``_erasures_since`` already applied
 
     @classmethod
     def start(cls, settings: Settings, config: PromotionConfig, producer: EventProducer | None = None) -> "Engine":
@@ -101,6 +114,9 @@ class Engine:
                                  ScoreCache(config.score_ttl_s) if config.score_ttl_s > 0 else None),
                      Trainer(db, catalog, registry, config), owns_producer)
         engine._set_qini_gauge()
+        engine._erasures_since -= timedelta(minutes=config.recent_clicks_minutes)  # the click tail re-read that much of the topic
+        engine._forget_erased_elsewhere()
+        gc.freeze()
         engine._maintenance = threading.Thread(target=engine._maintain, name="promotion-engine-maintenance", daemon=True)
         engine._maintenance.start()
         if config.score_ttl_s > 0:
@@ -117,7 +133,8 @@ class Engine:
         self.exposures.flush_counters()
 
     def _score_ahead(self) -> None:
-        """Keep every known customer's scores fresh. A full pass over the customers (cheap per customer, but
+        """Keep every known customer's scores fresh: those of the order-history snapshot and those with recent
+        clicks (many of whom have no orders yet). A full pass over the customers (cheap per customer, but
         thousands of them hold the GIL the request loop needs) runs when the model, the promotions or the
         history snapshot changed, and otherwise every ``SCORE_AHEAD_SCAN_S``."""
         seen: tuple = ()
@@ -128,7 +145,9 @@ class Engine:
                 model, universe = self.registry.active, self.recommender.universe()
                 current = (model.version if model else None, self.history.loaded_at)
                 if current != seen or universe is not seen_universe or time.monotonic() - last_scan >= SCORE_AHEAD_SCAN_S:
-                    self.recommender.precompute(self.history.customer_ids(), stop=self._stop)
+                    known = self.history.customer_ids()
+                    if self.recommender.precompute(known + sorted(set(self.clicks.customer_ids()) - set(known)), stop=self._stop):
+                        gc.freeze()
                     seen, seen_universe, last_scan = current, universe, time.monotonic()
             except PyMongoError as exc:
                 log.warning("scoring ahead: MongoDB unavailable (%s); retrying", exc)
@@ -159,12 +178,41 @@ class Engine:
                 now = time.monotonic()
                 if self.config.history_refresh_s and now - last_history >= self.config.history_refresh_s:
                     self.history.refresh()
+                    gc.freeze()
                     last_history = now
+                self._forget_erased_elsewhere()
                 if now - last_purge >= PURGE_EVERY_S:
                     self.exposures.purge_before(day_floor(datetime.now(timezone.utc), 1))
                     last_purge = now
             except PyMongoError as exc:
                 log.warning("engine maintenance: MongoDB unavailable (%s); retrying", exc)
+
+    def forget(self, customer_id: str) -> dict[str, int]:
+        """Drop what this process holds in memory about an erased customer; what was dropped, by kind."""
+        scores = self.recommender.scores
+        return {"order_summary": int(self.history.forget(customer_id)), "recent_clicks": self.clicks.forget(customer_id),
+                "cached_scores": int(scores.forget(customer_id)) if scores is not None else 0,
+                "serve_counters": self.exposures.forget(customer_id)}
+
+    def _forget_erased_elsewhere(self) -> None:
+        """Apply erasures audited since the last look (by any process) to this process's memory. The audit holds
+        only the id's hash, so the ids held here are hashed and compared; counters this process wrote after
+        the erasure are deleted again."""
+        found = list(self.db[store.PRIVACY_AUDIT].find({"action": "erase", "at": {"$gte": self._erasures_since}}, {"subject_sha256": 1, "at": 1}))
+        erased = [doc for doc in found if doc["_id"] not in self._erasures_applied]
+        if not erased:
+            return
+        latest = max(doc["at"] for doc in found)
+        self._erasures_since = latest.replace(tzinfo=timezone.utc)
+        self._erasures_applied = {doc["_id"] for doc in found if doc["at"] == latest}  # the next look starts at that instant again
+        wanted = {doc["subject_sha256"] for doc in erased}
+        scores = self.recommender.scores
+        held = {*self.history.customer_ids(), *self.clicks.customer_ids(), *self.exposures.customer_ids(), *(scores.customer_ids() if scores else ())}
+        for customer_id in held:
+            if subject_hash(customer_id) in wanted:
+                self.forget(customer_id)
+                self.db[FREQUENCY].delete_many({"customer_id": customer_id})
+                log.info("erasure applied to this process's memory (subject %s…)", subject_hash(customer_id)[:12])
 
     def close(self) -> None:
         self._stop.set()

@@ -4,9 +4,13 @@
   request does not wait for the broker's ack); the data consumer stores it in ``exposures``, which
   experiments and training read.
 - The frequency cap cannot wait for that round trip (two quick requests would both pass), so the
-  engine keeps its own counter per customer, promotion and UTC day in ``promotion_frequency``,
-  ``_id = "customer|promotion|YYYY-MM-DD"`` (keyed by ``_id``, indexed even on mongo-java-server),
-  claimed with an atomic increment so concurrent servers can never exceed the cap together.
+  engine keeps its own counters per customer and UTC day in ``promotion_frequency``: one document
+  ``{_id: "customer|YYYY-MM-DD", customer_id, day, counts: {promotion_id: serves}}`` (keyed by
+  ``_id``, indexed even on mongo-java-server; one document per customer and day rather than per
+  promotion, because each serve of k promotions is then one upsert, not k — the counter writes
+  were most of the Mongo-protocol server's CPU under load), claimed with an atomic increment so
+  concurrent servers can never exceed the cap together. Promotion ids are escaped as field names
+  (``.`` and ``%``).
 - Before ranking, the cap is pre-checked against this process's memory of today's claims (no
   database read on the request path). Another server's serves are invisible to that pre-check
   until a claim is refused, which then records the promotion as capped here too; the
@@ -14,10 +18,13 @@
 - **Write-behind** (``write_behind=True``, the serving default): the claim is decided on this
   process's counts alone (loaded from today's stored counters at start, ``load_today``), and the
   increments reach the database in one unordered bulk upsert per ``flush_counters`` (every
-  ``write_behind_s`` and on shutdown). Exact for one process; with several processes serving the
-  same customer the cap is per process (each counts only its own serves after its start), so
-  deployments with more than one engine process route a customer to one of them, or use
-  write-through (``SHELFCAST_PROMOTION_WRITE_BEHIND_S=0``).
+  ``write_behind_s`` and on shutdown), after which the stored counts of those counters are read
+  back: they include every other process's flushed serves. Exact for one process. With several
+  processes (``SHELFCAST_PROMOTION_WORKERS``) a process learns of another's serves of a counter it
+  has itself served within one flush of both, and of a counter it has not served yet only when it
+  first serves it: a customer can get up to ``cap + processes - 1`` serves a day, more only if
+  they are served faster than one flush period by several processes at once. Write-through
+  (``SHELFCAST_PROMOTION_WRITE_BEHIND_S=0``) is exact across processes.
 """
 from __future__ import annotations
 
@@ -41,7 +48,22 @@ FREQUENCY = "promotion_frequency"
 
 
 def counter_id(customer_id: str, promotion_id: str, at: datetime) -> str:
+    """This process's key of one counter (customer, promotion, day)."""
     return f"{customer_id}|{promotion_id}|{at:%Y-%m-%d}"
+
+
+def day_document_id(customer_id: str, day: str) -> str:
+    """The stored document holding a customer's counters of one day (``day`` as YYYY-MM-DD)."""
+    return f"{customer_id}|{day}"
+
+
+def _field(promotion_id: str) -> str:
+    return "counts." + promotion_id.replace("%", "%25").replace(".", "%2E")
+
+
+def _counts(doc: dict) -> dict[str, int]:
+    """A stored day document's counters by promotion id."""
+    return {name.replace("%2E", ".").replace("%25", "%"): int(n) for name, n in (doc.get("counts") or {}).items()}
 
 
 class ExposureLog:
@@ -73,40 +95,38 @@ class ExposureLog:
         return {pid: known[key] for pid in promotion_ids if (key := prefix + pid + day) in known}
 
     def served_today(self, customer_id: str, promotion_ids: Iterable[str], now: datetime) -> dict[str, int]:
-        """Serves so far today per promotion across all servers (missing = 0), in one ``_id $in`` query."""
-        ids = {counter_id(customer_id, pid, now): pid for pid in promotion_ids}
-        if not ids:
-            return {}
-        return {ids[doc["_id"]]: int(doc["count"]) for doc in self._counters.find({"_id": {"$in": list(ids)}}, {"count": 1})}
+        """Serves so far today per promotion across all servers (missing = 0), from the stored day document."""
+        doc = self._counters.find_one({"_id": day_document_id(customer_id, f"{now:%Y-%m-%d}")}, {"counts": 1})
+        counts = _counts(doc) if doc else {}
+        return {pid: counts[pid] for pid in promotion_ids if counts.get(pid)}
 
     def claim(self, customer_id: str, caps: Sequence[tuple[str, int]], now: datetime) -> set[str]:
         """Count one serve of each (promotion, cap) unless the cap is reached; returns the promotions claimed.
 
-        Each counter is incremented with an ``_id``-only upsert that returns the new count; above the
-        cap the claim is refused and the increment undone. Concurrent claimers each see their own
-        count, so exactly ``cap`` claims succeed. (A conditional filter such as
-        ``{_id, count: {$lt: cap}}`` would be one bulk write, but mongo-java-server answers any filter
-        beyond ``_id`` with a collection scan: measured 10 ms for three upserts at 12k counters,
-        against 0.3 ms each by ``_id``.)
+        Write-through: every counter is incremented in one ``_id`` upsert of the day document that
+        returns the new counts; a promotion above its cap is refused and its increment undone.
+        Concurrent claimers each see their own count, so exactly ``cap`` claims succeed. (A
+        conditional filter such as ``{_id, counts.P: {$lt: cap}}`` would need no undo, but
+        mongo-java-server answers any filter beyond ``_id`` with a collection scan.)
         """
         known = self._known_today(now)
         day = f"{now:%Y-%m-%d}"
-        claimed: set[str] = set()
         if self.write_behind:
             return self._claim_in_memory(customer_id, caps, now, known, day)
-        for pid, cap in caps:
-            key = counter_id(customer_id, pid, now)
-            doc = self._counters.find_one_and_update(
-                {"_id": key}, {"$inc": {"count": 1}, "$setOnInsert": {"customer_id": customer_id, "promotion_id": pid, "day": day}},
-                projection={"count": 1}, upsert=True, return_document=ReturnDocument.AFTER)
-            count = int(doc["count"])
-            if count > cap:
-                self._counters.update_one({"_id": key}, {"$inc": {"count": -1}})
-            else:
-                claimed.add(pid)
-            with self._lock:
-                known[key] = min(count, cap)
-        return claimed
+        if not caps:
+            return set()
+        doc_id = day_document_id(customer_id, day)
+        doc = self._counters.find_one_and_update(
+            {"_id": doc_id}, {"$inc": {_field(pid): 1 for pid, _ in caps}, "$setOnInsert": {"customer_id": customer_id, "day": day}},
+            projection={"counts": 1}, upsert=True, return_document=ReturnDocument.AFTER)
+        counts = _counts(doc)
+        over = {pid: cap for pid, cap in caps if counts[pid] > cap}
+        if over:
+            self._counters.update_one({"_id": doc_id}, {"$inc": {_field(pid): -1 for pid in over}})
+        with self._lock:
+            for pid, cap in caps:
+                known[counter_id(customer_id, pid, now)] = min(counts[pid], cap)
+        return {pid for pid, _ in caps if pid not in over}
 
     def _claim_in_memory(self, customer_id: str, caps: Sequence[tuple[str, int]], now: datetime, known: dict[str, int], day: str) -> set[str]:
         claimed: set[str] = set()
@@ -125,29 +145,66 @@ class ExposureLog:
     def load_today(self, now: datetime) -> int:
         """Write-behind: start from today's stored counters (one scan, at start), so a restart keeps the caps."""
         known = self._known_today(now)
-        docs = list(self._counters.find({"day": f"{now:%Y-%m-%d}"}, {"count": 1}))
+        day = f"{now:%Y-%m-%d}"
+        docs = list(self._counters.find({"day": day}, {"customer_id": 1, "counts": 1}))
         with self._lock:
             for doc in docs:
-                known[doc["_id"]] = max(known.get(doc["_id"], 0), int(doc.get("count", 0)))
+                for pid, n in _counts(doc).items():
+                    key = counter_id(doc["customer_id"], pid, now)
+                    known[key] = max(known.get(key, 0), n)
         return len(docs)
 
     def flush_counters(self) -> int:
-        """Write-behind: send the unsaved increments as one unordered bulk of ``_id`` upserts; returns how many counters."""
+        """Write-behind: send the unsaved increments as one unordered bulk of ``_id`` upserts (one per customer
+        and day); returns how many counters."""
         with self._flush_lock:
             with self._lock:
                 batch, self._unsaved = self._unsaved, {}
             if not batch:
                 return 0
+            days: dict[tuple[str, str], dict[str, int]] = {}
+            for customer_id, pid, day, n in batch.values():
+                days.setdefault((customer_id, day), {})[_field(pid)] = n
             try:
-                self._counters.bulk_write([UpdateOne({"_id": key}, {"$inc": {"count": n}, "$setOnInsert": {"customer_id": c, "promotion_id": p, "day": d}},
-                                                     upsert=True) for key, (c, p, d, n) in batch.items()], ordered=False)
+                self._counters.bulk_write([UpdateOne({"_id": day_document_id(c, d)}, {"$inc": increments, "$setOnInsert": {"customer_id": c, "day": d}},
+                                                     upsert=True) for (c, d), increments in days.items()], ordered=False)
             except Exception:
                 with self._lock:  # retried at the next flush (an unordered bulk may have applied part: that part can count twice)
                     for key, (c, p, d, n) in batch.items():
                         more = self._unsaved[key][3] if key in self._unsaved else 0
                         self._unsaved[key] = (c, p, d, n + more)
                 raise
+            self._learn_stored_counts([day_document_id(c, d) for c, d in days])
             return len(batch)
+
+    def _learn_stored_counts(self, document_ids: list[str]) -> None:
+        """Write-behind: the stored counts of the day documents just written include other processes' flushed
+        serves; take them in, so this process refuses what the others already used up (within one flush of theirs)."""
+        docs = list(self._counters.find({"_id": {"$in": document_ids}}, {"customer_id": 1, "day": 1, "counts": 1}))
+        with self._lock:
+            for doc in docs:
+                if doc.get("day") != self._day:
+                    continue  # a day that has ended meanwhile caps nothing
+                for pid, n in _counts(doc).items():
+                    key = f"{doc['customer_id']}|{pid}|{doc['day']}"
+                    total = n + (self._unsaved[key][3] if key in self._unsaved else 0)
+                    if self._known.get(key, 0) < total:
+                        self._known[key] = total
+
+    def customer_ids(self) -> set[str]:
+        """Customers this process holds serve counts of."""
+        with self._lock:
+            return {key.split("|", 1)[0] for key in self._known} | {c for c, _, _, _ in self._unsaved.values()}
+
+    def forget(self, customer_id: str) -> int:
+        """Drop an erased customer's serve counts from memory (unsaved increments included); returns how many counters."""
+        prefix = f"{customer_id}|"
+        with self._lock:
+            keys = [key for key in {*self._known, *self._unsaved} if key.startswith(prefix)]
+            for key in keys:
+                self._known.pop(key, None)
+                self._unsaved.pop(key, None)
+        return len(keys)
 
     def purge_before(self, day: datetime) -> int:
         """Drop counters of days before ``day`` (they no longer cap anything)."""

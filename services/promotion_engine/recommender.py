@@ -43,7 +43,7 @@ from services.promotion_engine.exposure_log import ExposureLog
 from services.promotion_engine.features import (CANDIDATE_COLUMNS, CUSTOMER_COLUMNS, FEATURE_COLUMNS, NO_ACTIVITY, CandidateFacts, CustomerHistory,
                                                 MongoRecentClicks, OrderHistory, RecentActivity, RecentClicks, candidate_vector, customer_vector)
 from services.promotion_engine.promotions import Promotion, PromotionStore
-from services.promotion_engine.registry import ModelRegistry
+from services.promotion_engine.registry import ActiveModel, ModelRegistry
 from services.promotion_engine.score_cache import Entry, PairKey, ScoreCache, Universe
 
 log = logging.getLogger(__name__)
@@ -295,6 +295,22 @@ class Recommender:
             scored += len(group)
         return scored
 
+    def _score_universe(self, customer_id: str, model: ActiveModel, history: CustomerHistory | None, activity: RecentActivity, now: datetime) -> bool:
+        """On a cache miss (new customer, new click, a click aged out of the window): score the customer's whole
+        universe in one model call and keep it, so their next requests hit until something changes again;
+        False when the model cannot score it (the caller then scores the request's rows alone)."""
+        universe = self.universe()
+        if self.scores is None or not universe.keys:
+            return False
+        rows = np.arange(len(universe.keys))
+        try:
+            uplift = model.learner.predict_uplift(self.features(universe, rows, history, activity, now,
+                                                                self._universe_columns(universe, history, activity)))
+        except (UpliftError, ValueError):
+            return False
+        self.scores.store(customer_id, Entry(model.version, history, activity, time.monotonic(), universe, uplift))
+        return True
+
     @staticmethod
     def _universe_columns(universe: Universe, history: CustomerHistory | None, activity: RecentActivity) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         n = len(universe.keys)
@@ -361,6 +377,8 @@ class Recommender:
         if self.scores is not None:
             who = customer_id if history is not None or activity.clicks else ANONYMOUS  # every unknown, idle customer has the same features
             cached = self.scores.lookup(who, model.version, history, activity, table.score_keys, table, rows)
+            if cached is None and self._score_universe(who, model, history, activity, now):
+                cached = self.scores.lookup(who, model.version, history, activity, table.score_keys, table, rows)
             if cached is not None:
                 return cached, f"model:{model.version}"
         try:

@@ -104,5 +104,8 @@ class ScoreCache:
         """Drop a customer's scores (an erased customer)."""
         return self._entries.pop(customer_id, None) is not None
 
+    def customer_ids(self) -> list[str]:
+        return list(self._entries)
+
     def __len__(self) -> int:
         return len(self._entries)

@@ -64,7 +64,7 @@ def stored(consumer_settings: Settings) -> Iterator[tuple[Database, EventProduce
         producer.flush()
         counts = {store.ORDERS: 3, store.RETURNS: 1, store.CLICKS: 3, store.EXPOSURES: 2}
         wait_for(lambda: all(db[name].count_documents({}) == n for name, n in counts.items()), f"the consumer to store {counts}")
-        db[FREQUENCY].insert_one({"_id": f"{ALICE}|P1|{NOW:%Y-%m-%d}", "customer_id": ALICE, "promotion_id": "P1", "day": f"{NOW:%Y-%m-%d}", "count": 1})
+        db[FREQUENCY].insert_one({"_id": f"{ALICE}|{NOW:%Y-%m-%d}", "customer_id": ALICE, "day": f"{NOW:%Y-%m-%d}", "counts": {"P1": 1}})
         try:
             yield db, producer
         finally:

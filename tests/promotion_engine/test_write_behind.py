@@ -9,7 +9,6 @@ import pytest
 
 from services.common.bus import EventProducer
 from services.common.events import Click
-from services.promotion_engine.exposure_log import FREQUENCY, counter_id
 from services.promotion_engine.features import CandidateFacts, feature_matrix, customer_vector
 from services.promotion_engine.schemas import RecommendationsOut
 from tests.promotion_engine.conftest import NOW, add_order, add_product, create_promotion, promoted, set_stock
@@ -45,7 +44,8 @@ def test_charges_and_counters_reach_the_database_while_serving(shop, start_app):
     create_promotion(client, "P-A", sku="SKU-A", max_per_customer_per_day=3)
     costs = [r["expected_cost_cents"] for _ in range(2) for r in client.get("/recommendations/cu_1").json()["recommendations"]]
     wait_for(lambda: shop.promotions.find_one({"_id": "P-A"})["spent_cents"] == sum(costs), "the charges to be written behind")
-    wait_for(lambda: (shop[FREQUENCY].find_one({"_id": counter_id("cu_1", "P-A", NOW)}) or {}).get("count") == 2, "the counter to be written")
+    exposures = client.app.state.engine.exposures
+    wait_for(lambda: exposures.served_today("cu_1", ["P-A"], NOW) == {"P-A": 2}, "the counter to be written")
 
 
 def test_a_restarted_server_keeps_todays_frequency_caps(shop, start_app):
@@ -141,3 +141,31 @@ def test_scores_computed_ahead_are_the_scores_a_request_would_compute(db, start_
     hits = scores.hits
     body = client.get(f"/recommendations/{customers[0]}").json()
     assert scores.hits == hits + 1 and body["scored_by"] == f"model:{version}"
+
+
+def test_customers_with_only_clicks_are_scored_ahead_and_a_miss_is_scored_once(db, start_app):
+    """Customers with recent clicks but no orders get scores ahead too; a request that misses the cache (a new
+    click changed the customer's features) scores the customer's whole universe and keeps it, so the next
+    request hits instead of running the model again."""
+    from services.promotion_engine.features import ClickRecord
+    from tests.promotion_engine.test_training import seed_experiment
+
+    for sku, category in (("SKU-A", "Grocery"), ("SKU-G", "Grocery")):
+        add_product(db, sku, category=category, price_cents=1000, cost_cents=500)
+        set_stock(db, sku, on_hand=50)
+    seed_experiment(db, customers=120)
+    client = start_app(score_ttl_s=60)
+    engine = client.app.state.engine
+    engine.clicks.add("cu_clicks_only", ClickRecord(NOW, "view", "SKU-G", "click-1"))
+    create_promotion(client, "P-A", sku="SKU-A")
+    assert client.post("/train", params={"wait": True}, json={"learner": "t"}).status_code == 200
+    scores, version = engine.recommender.scores, engine.registry.active.version
+    wait_for(lambda: scores.fresh("cu_clicks_only", version, None, engine.clicks.activity("cu_clicks_only", NOW)),
+             "the scorer thread to score the customer known only from clicks")
+    engine.clicks.add("cu_3", ClickRecord(NOW, "add_to_cart", "SKU-A", "click-2"))
+    hits, misses = scores.hits, scores.misses
+    first = client.get("/recommendations/cu_3").json()
+    assert scores.misses == misses + 1 and first["scored_by"] == f"model:{version}"
+    second = client.get("/recommendations/cu_3").json()
+    assert scores.misses == misses + 1 and scores.hits == hits + 2  # the refill answered the first request and the second
+    assert [r["expected_incremental_conversion"] for r in second["recommendations"]] == [r["expected_incremental_conversion"] for r in first["recommendations"]]

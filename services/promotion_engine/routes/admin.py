@@ -60,8 +60,6 @@ def export(customer_id: CustomerId, caller: Caller = Depends(require_scope("admi
 def erase(customer_id: CustomerId, caller: Caller = Depends(require_scope("admin")), engine: Engine = Depends(get_engine)) -> ErasureOut:
     engine.exposures.flush_counters()  # write-behind serve counts go to the store first, so the erasure deletes them
     report = erase_customer(engine.db, customer_id, caller.actor)
-    scores = engine.recommender.scores
-    forgotten = {"order_summary": int(engine.history.forget(customer_id)), "recent_clicks": engine.clicks.forget(customer_id),
-                 "cached_scores": int(scores.forget(customer_id)) if scores is not None else 0}
+    forgotten = engine.forget(customer_id)  # other engine processes apply it from the audit within seconds
     return ErasureOut(audit_id=report.audit_id, subject_sha256=report.subject_sha256, anonymized=report.anonymized,
                       deleted=report.deleted, forgotten=forgotten, erased_at=report.at)
