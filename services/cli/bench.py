@@ -63,6 +63,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     api.add_argument("--concurrency", type=_positive_int, default=16)
     api.add_argument("--url", default=None, help="bench this running API instead (its data is read from the configured MongoDB)")
     api.add_argument("--api-key", default=None, help="key with read scope for --url (default: the first of SHELFCAST_API_KEYS)")
+    api.add_argument("--workers", type=_positive_int, default=None,
+                     help="promotions, self-contained: engine worker processes (default: SHELFCAST_PROMOTION_WORKERS, 1)")
     api.add_argument("--json", action="store_true", help="only the JSON summary on stdout")
     api.set_defaults(handler=_api)
     dashboard = kinds.add_parser("dashboard", help="cold and warm page data times on a store filled with ~N orders' rollups")
@@ -87,11 +89,17 @@ def _api(args: argparse.Namespace) -> int:
     settings = load_settings()
     configured = settings.api_keys.split(",")[0].partition(":")[0].strip() or None
     api_key = args.api_key or (configured if args.url else None)
+    if args.workers is not None and (args.service != "promotions" or args.url):
+        raise ValueError("--workers applies to the self-contained promotions bench only")
     if args.service == "forecast":
-        from services.forecast_service.bench import run_forecast_bench as run
+        from services.forecast_service.bench import run_forecast_bench
+
+        result = run_forecast_bench(settings, args.requests, args.concurrency, url=args.url, api_key=api_key, progress=not args.json)
     else:
-        from services.promotion_engine.api_bench import run_promotions_bench as run
-    result = run(settings, args.requests, args.concurrency, url=args.url, api_key=api_key, progress=not args.json)
+        from services.promotion_engine.api_bench import run_promotions_bench
+
+        result = run_promotions_bench(settings, args.requests, args.concurrency, url=args.url, api_key=api_key, progress=not args.json,
+                                      workers=args.workers)
     _report(result, args.json)
     return 0 if result["errors"] == 0 else 1
 

@@ -5,12 +5,17 @@ so one Prometheus query compares them. Routes are labelled by their template
 (``/forecast/{sku}``), never the raw path, so label cardinality stays bounded; unmatched paths share
 the label ``unmatched``. Pure ASGI rather than ``BaseHTTPMiddleware``: it runs on every request of
 latency-sensitive APIs and must not buffer or re-wrap responses.
+
+``exposition()`` is what every ``GET /metrics`` answers; a service run as several uvicorn workers
+sets ``PROMETHEUS_MULTIPROC_DIR`` (prometheus-client's multiprocess mode) and gets the workers'
+metrics combined, whichever worker the scrape reaches.
 """
 from __future__ import annotations
 
+import os
 import time
 
-from prometheus_client import REGISTRY, CollectorRegistry, Histogram
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Histogram, generate_latest, multiprocess
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_DURATION = "shelfcast_http_request_duration_seconds"
@@ -21,6 +26,19 @@ def request_duration_histogram(registry: CollectorRegistry = REGISTRY) -> Histog
     """The request-latency family in ``registry`` (one per registry: prometheus-client refuses duplicates)."""
     return Histogram(REQUEST_DURATION, "HTTP request duration by service, route template, method and status code",
                      ["service", "route", "method", "status"], buckets=BUCKETS, registry=registry)
+
+
+def multiprocess_mode() -> bool:
+    """Whether metrics are kept in files shared by several worker processes."""
+    return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+
+def exposition(registry: CollectorRegistry = REGISTRY) -> tuple[bytes, str]:
+    """(body, content type) of ``GET /metrics``: ``registry``, or every worker's metrics in multiprocess mode."""
+    if multiprocess_mode():
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    return generate_latest(registry), CONTENT_TYPE_LATEST
 
 
 class RequestMetrics:

@@ -22,6 +22,7 @@ DAILY_SALES = "daily_sales"
 SALES_SUMMARY = "sales_summary"  # per day and per month × store × channel, for the dashboard (see data_consumer/rollups.py)
 ALERTS = "alerts"
 PRIVACY_AUDIT = "privacy_audit"
+PROMOTION_TRAINING = "promotion_training"  # one document, the promotion engine's training slot and status (promotion_engine/training.py)
 CLICK_TTL_INDEX = "clicks_retention_ttl"
 INDEX_OPTIONS_CONFLICT = 85
 

@@ -5,9 +5,9 @@ the shared ``shelfcast_http_request_duration_seconds`` (``services.common.http_m
 """
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Gauge, Histogram
 
-from services.common.http_metrics import request_duration_histogram
+from services.common.http_metrics import exposition, request_duration_histogram
 
 SERVICE = "forecast"
 
@@ -27,4 +27,4 @@ class ForecastMetrics:
         self.last_backtest_smape.set(float("nan"))
 
     def render(self) -> tuple[bytes, str]:
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        return exposition(self.registry)

@@ -3,11 +3,12 @@
 ``run_promotions_bench(settings, requests, concurrency)`` with no ``url`` is self-contained: it
 starts its own embedded Kafka + Mongo-protocol server in a temporary folder, writes the bench shop
 (``bench.seed_bench_data``: 5k customers, 20k orders, 50k clicks, 20 promotions and a past
-experiment), starts the engine as a real ``python -m services.promotion_engine`` process, trains
-an uplift model through ``POST /train`` (so requests are scored by XGBoost, as in production),
-waits until the engine has scored its known customers ahead of requests (``score_cache``; the
-steady state after a model change, reported by ``/health``), measures, and tears everything down. With ``url`` it measures that running deployment instead,
-asking for the customers found in ``settings``' database.
+experiment), starts the engine as a real ``python -m services.promotion_engine`` process (with
+``SHELFCAST_PROMOTION_WORKERS`` worker processes unless told otherwise), trains an uplift model through ``POST /train`` (so
+requests are scored by XGBoost, as in production), waits until every worker has scored its known
+customers ahead of requests (``score_cache``; the steady state after a model change, reported by
+``/health``), measures, and tears everything down. With ``url`` it measures that running
+deployment instead, asking for the customers found in ``settings``' database.
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from services.common.embedded.service import ServiceProcess, service_env
 from services.common.settings import Settings
 from services.common.store import connect
 from services.promotion_engine.bench import bench_recommendations, known_customers, seed_bench_data
+from services.promotion_engine.config import load_promotion_config
 
 START_TIMEOUT_S = 180.0
 TRAIN_TIMEOUT_S = 300.0
@@ -49,16 +51,19 @@ def _progress_printer(progress: bool, requests: int):
     return update
 
 
-def _wait_scored_ahead(url: str) -> None:
-    """Until ``/health`` says every customer of the history snapshot has scores computed for the active model."""
+def _wait_scored_ahead(url: str, workers: int) -> None:
+    """Until every worker's ``/health`` (told apart by ``worker_pid``; a fresh connection per call lands on any
+    of them) says it has scored every customer of its history snapshot for the active model."""
     deadline = time.monotonic() + TRAIN_TIMEOUT_S
+    ready: dict[int, bool] = {}
     while time.monotonic() < deadline:
         body = httpx.get(f"{url}/health", timeout=5.0).json()
         ahead = body.get("scores_ahead")
-        if ahead is None or ahead["customers"] >= body["order_history"]["customers"]:
+        ready[body.get("worker_pid", 0)] = body.get("model") is not None and (ahead is None or ahead["customers"] >= body["order_history"]["customers"])
+        if len(ready) >= workers and all(ready.values()):
             return
-        time.sleep(0.5)
-    raise RuntimeError(f"the engine did not score its customers ahead within {TRAIN_TIMEOUT_S:.0f}s")
+        time.sleep(0.2)
+    raise RuntimeError(f"the engine's {workers} worker(s) did not all score their customers ahead within {TRAIN_TIMEOUT_S:.0f}s")
 
 
 def _train(url: str, api_key: str) -> str:
@@ -70,7 +75,7 @@ def _train(url: str, api_key: str) -> str:
     return str(response.json()["version"])
 
 
-def _self_contained(settings: Settings, requests: int, concurrency: int, progress: bool) -> dict:
+def _self_contained(settings: Settings, requests: int, concurrency: int, progress: bool, workers: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="shelfcast-bench-api-") as tmp:
         run_dir = Path(tmp)
         _say(progress, "starting Kafka and the MongoDB-protocol server…")
@@ -80,28 +85,30 @@ def _self_contained(settings: Settings, requests: int, concurrency: int, progres
             _say(progress, "writing the bench shop (5k customers, 20k orders, 50k clicks, 20 promotions)…")
             customers = seed_bench_data(connect(live.mongo_uri, live.mongo_db))
             api_key = f"bench-{secrets.token_hex(8)}"
-            env = service_env(live, SHELFCAST_API_KEYS=f"{api_key}:admin", SHELFCAST_DATA_DIR=str(run_dir / "data"), SHELFCAST_LOG_LEVEL="WARNING")
-            _say(progress, "starting the promotion engine…")
+            env = service_env(live, SHELFCAST_API_KEYS=f"{api_key}:admin", SHELFCAST_DATA_DIR=str(run_dir / "data"), SHELFCAST_LOG_LEVEL="WARNING",
+                              SHELFCAST_PROMOTION_WORKERS=str(workers))
+            _say(progress, f"starting the promotion engine ({workers} worker process{'es' if workers > 1 else ''})…")
             with ServiceProcess("promotion_engine", "SHELFCAST_PROMOTION_PORT", env, ready_timeout_s=START_TIMEOUT_S) as url:
                 _say(progress, "training the uplift model…")
                 model = _train(url, api_key)
-                _wait_scored_ahead(url)
+                _wait_scored_ahead(url, workers)
                 _say(progress, f"measuring {requests} requests at concurrency {concurrency}…")
                 result = bench_recommendations(url, api_key, requests, concurrency, customers, progress=_progress_printer(progress, requests))
-    return result | {"model": model, "customers": len(customers)}
+    return result | {"model": model, "customers": len(customers), "workers": workers}
 
 
 def run_promotions_bench(settings: Settings, requests: int, concurrency: int, url: str | None = None, api_key: str | None = None,
-                         progress: bool = True) -> dict:
+                         progress: bool = True, workers: int | None = None) -> dict:
     """``{requests, concurrency, seconds, rps, p50_ms, p99_ms, errors, ...}`` of ``GET /recommendations/{id}?k=3``.
 
-    ``url=None``: everything started here and stopped afterwards (see the module docstring).
+    ``url=None``: everything started here and stopped afterwards (see the module docstring), the engine with
+    ``workers`` processes (default: as configured, ``SHELFCAST_PROMOTION_WORKERS``).
     ``url``: that deployment with ``api_key``; customers are read from ``settings``' MongoDB.
     """
     if requests <= 0 or concurrency <= 0:
         raise ValueError("requests and concurrency must be positive")
     if url is None:
-        return _self_contained(settings, requests, concurrency, progress)
+        return _self_contained(settings, requests, concurrency, progress, workers or load_promotion_config().worker_count)
     customers = known_customers(connect(settings.mongo_uri, settings.mongo_db))
     if not customers:
         raise ValueError(f"no customers with orders in database '{settings.mongo_db}' at {settings.mongo_uri}; nothing to ask for")

@@ -7,18 +7,21 @@ Domain errors become status codes here and nowhere else: ``NotFound`` 404, ``Con
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from prometheus_client import multiprocess
 from pymongo.errors import PyMongoError
 
 from services.common.api_auth import install_api_keys
 from services.common.bus import EventProducer
 from services.common.http_limits import BodySizeLimit
-from services.common.http_metrics import RequestMetrics
-from services.common.settings import Settings
+from services.common.http_metrics import RequestMetrics, multiprocess_mode
+from services.common.logs import configure_logging
+from services.common.settings import Settings, get_settings
 from services.promotion_engine import metrics
 from services.promotion_engine.config import PromotionConfig, load_promotion_config
 from services.promotion_engine.engine import Engine
@@ -77,6 +80,8 @@ def create_app(settings: Settings, config: PromotionConfig | None = None, produc
             yield
         finally:
             engine.close()
+            if multiprocess_mode():
+                multiprocess.mark_process_dead(os.getpid())  # its live gauges leave the sums
 
     app = FastAPI(title="Shelfcast promotion engine", version="1.0",
                   description="Uplift-ranked promotions that respect stock, budgets and frequency caps; experiment measurement; model training.",
@@ -90,3 +95,10 @@ def create_app(settings: Settings, config: PromotionConfig | None = None, produc
     app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(RequestMetrics, histogram=metrics.REQUEST_SECONDS, service=metrics.SERVICE)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for ``python -m services.promotion_engine``, built in each uvicorn worker process from the environment."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

@@ -60,6 +60,15 @@ class PromotionConfig(BaseSettings):
     default_store_marketplace: str = Field(default="mkt", description="stock location of the marketplace channel when no store_id is given")
     max_k: int = Field(default=20, ge=1, le=100)
 
+    # --- processes ---------------------------------------------------------------------------------
+    workers: int = Field(default=1, ge=0, le=64,
+                         description="uvicorn worker processes sharing the port; 0 = one per CPU core. Each is a whole engine: "
+                                     "see README 'Promotion engine workers' for what is shared and what is per process")
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or os.cpu_count() or 1
+
     # --- HTTP limits -------------------------------------------------------------------------------
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     max_list_limit: int = Field(default=500, ge=1)

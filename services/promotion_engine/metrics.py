@@ -1,4 +1,4 @@
-"""Prometheus metrics of the promotion engine (process-wide, in the default registry).
+"""Prometheus metrics of the promotion engine (process-wide, in the default registry; summed over workers, ``http_metrics.exposition``).
 
 Request latency is the shared ``shelfcast_http_request_duration_seconds`` (``services.common.http_metrics``)
 under ``service="promotions"``.
@@ -17,5 +17,6 @@ FREQUENCY_REFUSED = Counter("shelfcast_promotions_frequency_refused_total", "Ser
 EXPOSURE_PUBLISH_FAILURES = Counter("shelfcast_promotions_exposure_publish_failures_total", "Exposure events Kafka did not accept")
 TRAINING_SECONDS = Histogram("shelfcast_promotions_training_seconds", "Duration of uplift training jobs", ["outcome"],
                              buckets=(1, 2, 5, 10, 30, 60, 120, 300, 600, 1800))
-MODEL_QINI = Gauge("shelfcast_promotions_model_qini", "Held-out Qini coefficient of the active uplift model (NaN: none or undefined)")
+MODEL_QINI = Gauge("shelfcast_promotions_model_qini", "Held-out Qini coefficient of the active uplift model (NaN: none or undefined)",
+                   multiprocess_mode="livemostrecent")  # every worker serves the same active model
 MODEL_QINI.set(float("nan"))

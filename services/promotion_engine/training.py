@@ -10,6 +10,17 @@ Evaluation is honest: 30% of rows (stratified by arm and outcome) are held out; 
 chosen (``select_learner``: best Qini on its own split of the remaining 70%) and fitted on the
 70%, and Qini, AUUC and uplift@30% are measured on the held-out 30%. The served model is the same
 learner refitted on all rows. Nothing touches the active model unless every step succeeded.
+
+The status and the "one training at a time" slot are shared by every process on the database (the
+engine may run as several workers behind one port): one document, ``_id: "current"`` in
+``store.PROMOTION_TRAINING``, holds the ``TrainingStatus`` fields and the owner's heartbeat
+``updated_at``. A job claims the slot atomically when no job is running; every later write of a job
+(progress, heartbeat, end) is guarded by its ``job_id``, so a job that lost the slot changes nothing,
+and it stops at its next progress step, before it could activate a model. The owner refreshes
+``updated_at`` on each progress step and every ``HEARTBEAT_S`` from a small thread (a fit can run long
+between steps); a running job not refreshed for ``STALE_AFTER`` died with its process: the status
+reports it failed and the next start takes the slot over. Heartbeats compare the clocks of the
+processes, which NTP keeps far closer than ``STALE_AFTER``.
 """
 from __future__ import annotations
 
@@ -20,12 +31,13 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pandas as pd
 from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError, PyMongoError
 from sklearn.model_selection import train_test_split
 
 from services.common import store
@@ -45,6 +57,10 @@ log = logging.getLogger(__name__)
 
 HELD_OUT_FRACTION = 0.3
 UPLIFT_AT = 0.3
+CURRENT = "current"  # _id of the one document in store.PROMOTION_TRAINING
+HEARTBEAT_S = 30.0
+STALE_AFTER = timedelta(minutes=5)  # ten missed heartbeats: the owner's process is gone, not merely busy
+FAILED_STAGE = "failed; the active model is unchanged"
 Progress = Callable[[str, float], None]
 
 
@@ -155,20 +171,28 @@ class TrainingStatus:
 
 
 class Trainer:
-    """Runs one training at a time (per process), in a background thread or inline, and reports progress."""
+    """Runs one training at a time across every process sharing the database, in a background thread or inline."""
 
     def __init__(self, db: Database, catalog: Catalog, registry: ModelRegistry, config: PromotionConfig) -> None:
         self._db = db
         self._catalog = catalog
         self._registry = registry
         self._config = config
-        self._status = TrainingStatus()
-        self._lock = threading.Lock()
+        self._slot = db[store.PROMOTION_TRAINING]
         self._thread: threading.Thread | None = None
 
     @property
     def status(self) -> TrainingStatus:
-        return self._status
+        """The shared status, whichever process runs the job; a running job whose owner stopped heartbeating reads as failed."""
+        doc = self._slot.find_one({"_id": CURRENT})
+        if doc is None:
+            return TrainingStatus()
+        status = TrainingStatus(**{f.name: doc[f.name] for f in fields(TrainingStatus)})
+        if status.state == "running" and doc["updated_at"] < datetime.now(timezone.utc) - STALE_AFTER:
+            return replace(status, state="failed", stage="failed; the process running it stopped",
+                           error=f"no heartbeat from the process running job {status.job_id} since {doc['updated_at']:%Y-%m-%d %H:%M:%S}Z; "
+                                 "a new POST /train takes the slot over")
+        return status
 
     def preflight(self, now: datetime) -> dict[str, int]:
         """Refuse at once (``TrainingDataError``) when an arm has no exposure with a closed window."""
@@ -181,44 +205,90 @@ class Trainer:
         return counts
 
     def start(self, learner: str, seed: int, wait: bool = False) -> TrainingStatus:
-        """Check the data, claim the single training slot, and run (in a thread unless ``wait``)."""
+        """Check the data, claim the single training slot, and run (in a thread unless ``wait``, then the final status)."""
         now = datetime.now(timezone.utc)
         self.preflight(now)
-        with self._lock:
-            if self._status.state == "running":
-                raise Conflict(f"training job {self._status.job_id} is still running ({self._status.stage}); see GET /train/status")
-            self._status = TrainingStatus("running", "queued", 0.0, secrets.token_hex(4), now)
+        job = TrainingStatus("running", "queued", 0.0, secrets.token_hex(4), now)
+        self._claim(job)
         if wait:
-            self._run(learner, seed)
-            return self._status
-        self._thread = threading.Thread(target=self._run, args=(learner, seed), name="uplift-training", daemon=True)
+            return self._run(job, learner, seed)
+        self._thread = threading.Thread(target=self._run, args=(job, learner, seed), name="uplift-training", daemon=True)
         self._thread.start()
-        return self._status
+        return job
 
     def join(self, timeout_s: float | None = None) -> None:
         if self._thread is not None:
             self._thread.join(timeout_s)
 
-    def _progress(self, stage: str, fraction: float) -> None:
-        self._status = replace(self._status, stage=stage, progress=round(fraction, 3))
+    def _claim(self, job: TrainingStatus) -> None:
+        """Take the slot, atomically, when no job runs or the running one is stale; ``Conflict`` otherwise.
 
-    def _run(self, learner: str, seed: int) -> None:
-        started = time.perf_counter()
+        The upsert creates the document for the first job ever. When a live job holds the slot the
+        filter matches nothing and the upsert's insert collides on ``_id``, as does the loser of two
+        processes racing to create the document: both are ``DuplicateKeyError``.
+        """
+        free = {"_id": CURRENT, "$or": [{"state": {"$ne": "running"}}, {"updated_at": {"$lt": job.started_at - STALE_AFTER}}]}
         try:
-            version = self.train(learner, seed, self._progress)
-        except (TrainingDataError, UpliftInputError) as exc:
-            self._finish("failed", started, error=str(exc))
+            previous = self._slot.find_one_and_update(free, {"$set": _document(job)}, upsert=True)
+        except DuplicateKeyError:
+            held = self.status
+            raise Conflict(f"training job {held.job_id} is still running ({held.stage}); see GET /train/status") from None
+        if previous is not None and previous["state"] == "running":
+            log.warning("training job %s took the slot over from job %s, whose process stopped heartbeating at %s",
+                        job.job_id, previous["job_id"], previous["updated_at"])
+
+    def _record(self, status: TrainingStatus) -> bool:
+        """Write a job's status and heartbeat; False (and nothing written) when another job has taken the slot."""
+        return self._slot.update_one({"_id": CURRENT, "job_id": status.job_id}, {"$set": _document(status)}).matched_count == 1
+
+    def _heartbeat(self, job_id: str, stop: threading.Event) -> None:
+        """Refresh ``updated_at`` until ``stop``, so a long step between progress reports is not taken for a dead process."""
+        while not stop.wait(HEARTBEAT_S):
+            try:
+                self._slot.update_one({"_id": CURRENT, "job_id": job_id}, {"$set": {"updated_at": datetime.now(timezone.utc)}})
+            except PyMongoError as exc:
+                log.warning("training job %s: heartbeat not written (%s); trying again in %.0fs", job_id, exc, HEARTBEAT_S)
+
+    def _run(self, job: TrainingStatus, learner: str, seed: int) -> TrainingStatus:
+        """Train while heartbeating the slot; record and return how the job ended."""
+        started = time.perf_counter()
+        current = job
+
+        def progress(stage: str, fraction: float) -> None:
+            nonlocal current
+            current = replace(current, stage=stage, progress=round(fraction, 3))
+            if not self._record(current):
+                raise Conflict(f"training job {job.job_id} lost the training slot to another job; stopped before activating a model")
+
+        stop = threading.Event()
+        heartbeat = threading.Thread(target=self._heartbeat, args=(job.job_id, stop), name="uplift-training-heartbeat", daemon=True)
+        heartbeat.start()
+        version: str | None = None
+        error: str | None = None
+        try:
+            version = self.train(learner, seed, progress)
+        except (TrainingDataError, UpliftInputError, Conflict) as exc:
+            error = str(exc)
         except Exception as exc:  # a background job has no caller to raise to: record it, log the traceback
             log.exception("training failed")
-            self._finish("failed", started, error=f"{type(exc).__name__}: {exc}")
-        else:
-            self._finish("succeeded", started, version=version)
+            error = f"{type(exc).__name__}: {exc}"
+        finally:
+            stop.set()
+            heartbeat.join()
+        return self._finish(current, "succeeded" if version is not None else "failed", started, version, error)
 
-    def _finish(self, state: str, started: float, version: str | None = None, error: str | None = None) -> None:
+    def _finish(self, job: TrainingStatus, state: str, started: float, version: str | None = None, error: str | None = None) -> TrainingStatus:
+        """Record the end unless another job has taken the slot meanwhile; a store error is logged (the slot goes stale)."""
         metrics.TRAINING_SECONDS.labels(state).observe(time.perf_counter() - started)
-        stage = "done" if state == "succeeded" else "failed; the active model is unchanged"
-        self._status = replace(self._status, state=state, stage=stage, progress=1.0 if state == "succeeded" else self._status.progress,
-                               finished_at=datetime.now(timezone.utc), version=version, error=error)
+        final = replace(job, state=state, stage="done" if state == "succeeded" else FAILED_STAGE, progress=1.0 if state == "succeeded" else job.progress,
+                        finished_at=datetime.now(timezone.utc), version=version, error=error)
+        try:
+            if not self._record(final):
+                log.warning("training job %s ended (%s) after another job took the slot over; its end is not recorded", job.job_id, state)
+        except PyMongoError as exc:
+            log.error("training job %s ended (%s) but its status could not be written (%s); the slot frees itself after %s",
+                      job.job_id, state, exc, STALE_AFTER)
+        return final
 
     def train(self, learner: str, seed: int, progress: Progress = lambda stage, fraction: None) -> str:
         """Build, split, fit, evaluate, refit, save and activate; returns the new version."""
@@ -268,6 +338,11 @@ class Trainer:
         metrics.MODEL_QINI.set(qini if qini is not None else float("nan"))
         log.info("trained %s (%s) on %d rows; held-out metrics %s", version, chosen, t.size, held_out_metrics)
         return version
+
+
+def _document(status: TrainingStatus) -> dict:
+    """The slot document's fields: the status and, as of now, the owner's heartbeat."""
+    return asdict(status) | {"updated_at": datetime.now(timezone.utc)}
 
 
 def qini_of(doc: Mapping) -> float:

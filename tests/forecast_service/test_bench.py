@@ -89,3 +89,12 @@ def test_cli_bench_api_against_a_deployment_with_no_catalog_is_one_line_not_a_tr
     err = capsys.readouterr().err.strip()
     assert code == 1
     assert err.startswith("shelfcast bench api: no products or stores") and "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_cli_bench_api_refuses_workers_where_they_do_not_apply(capsys) -> None:
+    """``--workers`` sizes the self-contained promotion engine only; elsewhere it would be silently ignored."""
+    from services.cli.main import main
+
+    code = main(["bench", "api", "--service", "forecast", "--workers", "2", "--json"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and err == "shelfcast bench api: --workers applies to the self-contained promotions bench only"

@@ -1,14 +1,15 @@
 """``/health`` and ``/metrics``: open to every caller (no API key), for load balancers and Prometheus."""
 from __future__ import annotations
 
+import os
 import socket
 import time
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo.errors import PyMongoError
 
+from services.common.http_metrics import exposition
 from services.promotion_engine.dependencies import get_engine
 from services.promotion_engine.engine import Engine
 
@@ -47,10 +48,11 @@ def _check_kafka(engine: Engine) -> dict:
 
 @router.get("/health", responses={503: {"description": "MongoDB or Kafka is unreachable"}})
 def health(engine: Engine = Depends(get_engine)) -> JSONResponse:
+    """This worker process's view (``worker_pid``): with several workers each answers for its own caches and model."""
     checks = {"mongo": _check_mongo(engine), "kafka": _check_kafka(engine)}
     ok = all(check["ok"] for check in checks.values())
     model = engine.registry.active
-    body = {"status": "ok" if ok else "unavailable", "checks": checks, "model": model.version if model else None,
+    body = {"status": "ok" if ok else "unavailable", "worker_pid": os.getpid(), "checks": checks, "model": model.version if model else None,
             "order_history": {"customers": engine.history.customers, "loaded_at": engine.history.loaded_at.isoformat() if engine.history.loaded_at else None}}
     scores = engine.recommender.scores
     if scores is not None:
@@ -60,4 +62,5 @@ def health(engine: Engine = Depends(get_engine)) -> JSONResponse:
 
 @router.get("/metrics", response_class=Response)
 def prometheus_metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    body, content_type = exposition()
+    return Response(body, media_type=content_type)
