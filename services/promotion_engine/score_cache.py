@@ -2,9 +2,9 @@
 
 Scoring a request's candidates is two or more XGBoost calls of ~0.5-1.5 ms each on this machine,
 mostly per-call overhead — the largest part of a request. So a background thread (``Engine``)
-scores every customer of the order-history snapshot for every (promotion, SKU) pair of the current
-promotions, a few dozen customers per model call, and a request reuses those scores when nothing
-they depend on has changed:
+scores every customer of the order-history snapshot and every customer with recent clicks for
+every (promotion, SKU) pair of the current promotions, a few dozen customers per model call, and a
+request reuses those scores when nothing they depend on has changed:
 
 - the same model version;
 - the same ``CustomerHistory`` summary (compared by value: a snapshot reload that changed nothing
@@ -15,8 +15,9 @@ they depend on has changed:
   each pair);
 - at most ``ttl_s`` old (days since the last order is the one feature that moves with the clock).
 
-Otherwise the request scores inline, exactly as without the cache. The numbers are the same either
-way: the model scores each row on its own, whatever batch it is in (a test checks it).
+Otherwise the request scores the customer's whole universe inline in one model call and stores
+it (``Recommender._score_universe``), so the customer's next requests hit again. The numbers are
+the same either way: the model scores each row on its own, whatever batch it is in (a test checks it).
 """
 from __future__ import annotations
 
