@@ -68,13 +68,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _detail(503, "the database is unavailable; try again shortly")
 
 
-def create_app(settings: Settings, config: PromotionConfig | None = None, producer: EventProducer | None = None) -> FastAPI:
-    """The app; connections open when it starts (lifespan), not here. ``producer`` may be injected (tests)."""
+def create_app(settings: Settings, config: PromotionConfig | None = None, producer: EventProducer | None = None,
+               freeze_heap: bool = False) -> FastAPI:
+    """The app; connections open when it starts (lifespan), not here. ``producer`` may be injected (tests);
+    ``freeze_heap`` only where the app owns its process (``Engine``'s docstring)."""
     config = config or load_promotion_config()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = Engine.start(settings, config, producer)
+        engine = Engine.start(settings, config, producer, freeze_heap)
         app.state.engine = engine
         try:
             yield
@@ -101,4 +103,4 @@ def app_from_environment() -> FastAPI:
     """The app for ``python -m services.promotion_engine``, built in each uvicorn worker process from the environment."""
     settings = get_settings()
     configure_logging(settings.log_level)
-    return create_app(settings)
+    return create_app(settings, freeze_heap=True)

@@ -12,9 +12,10 @@ of requests (``score_cache``). The HTTP layer and the CLI use the same object.
 
 Several engine processes (uvicorn workers) each hold their own caches; the maintenance thread
 also applies erasures another process handled (``privacy_audit``) to this one's memory, within
-``MODEL_POLL_S``. After each large load (start, snapshot reload, scoring pass) the heap is
-settled: ``gc.freeze`` moves what was just built out of the cyclic collector's reach, because
-full collections over the engine's few hundred thousand long-lived objects took 110-180 ms each
+``MODEL_POLL_S``. In a serving process (``freeze_heap``, set by ``app.app_from_environment``;
+not in tests or tools that share their process) the heap is settled after each large load
+(start, snapshot reload, scoring pass): ``gc.freeze`` moves what was just built out of the cyclic
+collector's reach, because full collections over the engine's few hundred thousand long-lived objects took 110-180 ms each
 and ran every few seconds under load, stalling every request in flight. Frozen objects are still
 freed by reference counting when dropped; only reference cycles among them stay until exit.
 """
@@ -75,6 +76,7 @@ class Engine:
     recommender: Recommender
     trainer: Trainer
     owns_producer: bool = True
+    freeze_heap: bool = False  # gc.freeze after large loads (module docstring): only where the engine owns its process
     _stop: threading.Event = field(default_factory=threading.Event)
     _maintenance: threading.Thread | None = None
     _upkeep: threading.Thread | None = None
@@ -83,7 +85,7 @@ class Engine:
     _erasures_applied: set = field(default_factory=set)  # audit ids at ``_erasures_since`` already applied
 
     @classmethod
-    def start(cls, settings: Settings, config: PromotionConfig, producer: EventProducer | None = None) -> "Engine":
+    def start(cls, settings: Settings, config: PromotionConfig, producer: EventProducer | None = None, freeze_heap: bool = False) -> "Engine":
         db = connect(settings.mongo_uri, settings.mongo_db)
         ensure_indexes(db)
         owns_producer = producer is None
@@ -112,11 +114,11 @@ class Engine:
         engine = cls(settings, config, db, producer, catalog, stock, promotions, history, clicks, click_tail, exposures, registry,
                      Recommender(config, promotions, catalog, stock, history, clicks, exposures, registry,
                                  ScoreCache(config.score_ttl_s) if config.score_ttl_s > 0 else None),
-                     Trainer(db, catalog, registry, config), owns_producer)
+                     Trainer(db, catalog, registry, config), owns_producer, freeze_heap=freeze_heap)
         engine._set_qini_gauge()
         engine._erasures_since -= timedelta(minutes=config.recent_clicks_minutes)  # the click tail re-read that much of the topic
         engine._forget_erased_elsewhere()
-        gc.freeze()
+        engine._settle_heap()
         engine._maintenance = threading.Thread(target=engine._maintain, name="promotion-engine-maintenance", daemon=True)
         engine._maintenance.start()
         if config.score_ttl_s > 0:
@@ -147,7 +149,7 @@ class Engine:
                 if current != seen or universe is not seen_universe or time.monotonic() - last_scan >= SCORE_AHEAD_SCAN_S:
                     known = self.history.customer_ids()
                     if self.recommender.precompute(known + sorted(set(self.clicks.customer_ids()) - set(known)), stop=self._stop):
-                        gc.freeze()
+                        self._settle_heap()
                     seen, seen_universe, last_scan = current, universe, time.monotonic()
             except PyMongoError as exc:
                 log.warning("scoring ahead: MongoDB unavailable (%s); retrying", exc)
@@ -178,7 +180,7 @@ class Engine:
                 now = time.monotonic()
                 if self.config.history_refresh_s and now - last_history >= self.config.history_refresh_s:
                     self.history.refresh()
-                    gc.freeze()
+                    self._settle_heap()
                     last_history = now
                 self._forget_erased_elsewhere()
                 if now - last_purge >= PURGE_EVERY_S:
@@ -186,6 +188,11 @@ class Engine:
                     last_purge = now
             except PyMongoError as exc:
                 log.warning("engine maintenance: MongoDB unavailable (%s); retrying", exc)
+
+    def _settle_heap(self) -> None:
+        """``gc.freeze`` what is alive now (module docstring); process-wide, so only where this engine owns the process."""
+        if self.freeze_heap:
+            gc.freeze()
 
     def forget(self, customer_id: str) -> dict[str, int]:
         """Drop what this process holds in memory about an erased customer; what was dropped, by kind."""
