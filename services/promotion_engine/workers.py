@@ -9,7 +9,9 @@ over the processes by a hash of their addresses.
 ``serve`` is the supervisor: it starts the workers, restarts one that dies, and on SIGTERM or
 SIGINT asks each to stop (uvicorn's graceful shutdown: the engine writes its write-behind state)
 and waits for them. A worker that dies while still starting up takes the supervisor down with an
-error (exit code 1) instead of being restarted in a loop.
+error (exit code 1) instead of being restarted in a loop. ``SO_REUSEPORT`` would also let a second
+multi-worker engine bind the same port and silently take half its connections, so the supervisor
+first checks with a plain bind that the port is free.
 """
 from __future__ import annotations
 
@@ -38,6 +40,17 @@ def _listen_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """A bind without ``SO_REUSEPORT`` fails if anything, another engine's workers included, holds the port."""
+    probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        probe.bind((host, port))
+    except OSError as exc:
+        raise SystemExit(f"promotion engine: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    finally:
+        probe.close()
+
+
 def _worker(host: str, port: int, log_level: str) -> None:
     """One engine process: its own socket on the shared port, the app built from the environment."""
     config = uvicorn.Config(APP, factory=True, log_level=log_level.lower(), access_log=False)
@@ -49,6 +62,7 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
     if not hasattr(socket, "SO_REUSEPORT"):  # not Linux/BSD: uvicorn's shared socket is the fallback
         uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, log_level=log_level.lower(), access_log=False)
         return
+    _check_port_free(host, port)
     context = multiprocessing.get_context("spawn")
     stop = threading.Event()
 

@@ -12,6 +12,7 @@ import httpx
 from services.common import store
 from services.common.data_subjects import subject_hash
 from services.common.embedded.service import ServiceProcess, service_env
+from services.common.settings import Settings
 from services.promotion_engine.exposure_log import FREQUENCY
 from tests.promotion_engine.conftest import NOW, add_order, add_product, create_promotion, promoted, set_stock
 from tests.waiting import wait_for
@@ -75,3 +76,22 @@ def test_two_worker_processes_share_the_port_and_sum_their_metrics(settings, tmp
         counted = sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
                       if line.startswith("shelfcast_http_request_duration_seconds_count{") and 'route="/promotions"' in line and 'method="GET"' in line)
         assert counted == 30  # whichever worker answered the scrape, both workers' requests are in it
+
+
+def test_several_workers_refuse_a_port_already_taken(tmp_path):
+    """The port is held the way another multi-worker engine holds it (SO_REUSEPORT): the workers alone would bind it
+    too and take half its connections; the supervisor checks first and says why it stops, in one line."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = service_env(Settings(), SHELFCAST_PROMOTION_WORKERS="2", SHELFCAST_PROMOTION_PORT=str(port), SHELFCAST_BIND_HOST="127.0.0.1",
+                          SHELFCAST_DATA_DIR=str(tmp_path))
+        done = subprocess.run([sys.executable, "-m", "services.promotion_engine"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert f"promotion engine: cannot listen on 127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr
