@@ -1,8 +1,8 @@
 """``python -m services.promotion_engine``: the API under uvicorn on ``settings.promotion_port``.
 
 ``SHELFCAST_PROMOTION_WORKERS`` processes share the port (``workers.serve``: a socket each with
-``SO_REUSEPORT``; 0 = one per CPU core). Each worker is a whole engine — its own caches, write-behind state and scorer — built by
-``app.app_from_environment``; what must agree across them goes through MongoDB (budgets,
+``SO_REUSEPORT``; 0 = one per CPU core). Each worker is a whole engine — its own caches,
+write-behind state and scorer — built by ``app.app_from_environment``; what must agree across them goes through MongoDB (budgets,
 frequency counters, training status, erasures: see README "Promotion engine workers"). With more
 than one worker, Prometheus metrics are kept in ``PROMETHEUS_MULTIPROC_DIR`` (a fresh folder under
 the data directory) and ``/metrics`` sums them over the workers.

@@ -3,9 +3,10 @@
 ``bench_recommendations`` (what ``api_bench.run_promotions_bench`` and so ``shelfcast bench api
 --service promotions`` runs): ``requests`` GETs over ``concurrency`` keep-alive connections
 (``services.common.http_load``), customers taken round-robin from ``customers``; it returns
-``{rps, p50_ms, p99_ms, errors}`` (latency as the client sees it, warm-up requests excluded). ``seed_bench_data`` writes a shop of the size the
-README's figures use straight into MongoDB, in the data consumer's shapes; ``known_customers``
-picks the customer ids of an existing deployment instead.
+``{rps, p50_ms, p99_ms, errors}`` (latency as the client sees it, warm-up requests excluded).
+``seed_bench_data`` writes a shop of the size the README's figures use straight into MongoDB, in
+the data consumer's shapes; ``known_customers`` picks the customer ids of an existing deployment
+instead.
 """
 from __future__ import annotations
 
