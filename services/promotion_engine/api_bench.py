@@ -7,7 +7,7 @@ experiment), starts the engine as a real ``python -m services.promotion_engine``
 ``SHELFCAST_PROMOTION_WORKERS`` worker processes unless told otherwise), trains an uplift model through ``POST /train`` (so
 requests are scored by XGBoost, as in production), waits until every worker has scored its known
 customers ahead of requests (``score_cache``; the steady state after a model change, reported by
-``/health``), measures, and tears everything down. With ``url`` it measures that running
+``/health``), warms up (``bench.WARMUP_REQUESTS``), measures, and tears everything down. With ``url`` it measures that running
 deployment instead, asking for the customers found in ``settings``' database.
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ from services.common.embedded import EmbeddedStack
 from services.common.embedded.service import ServiceProcess, service_env
 from services.common.settings import Settings
 from services.common.store import connect
-from services.promotion_engine.bench import bench_recommendations, known_customers, seed_bench_data
+from services.promotion_engine.bench import WARMUP_REQUESTS, bench_recommendations, known_customers, seed_bench_data
 from services.promotion_engine.config import load_promotion_config
 
 START_TIMEOUT_S = 180.0
@@ -92,7 +92,7 @@ def _self_contained(settings: Settings, requests: int, concurrency: int, progres
                 _say(progress, "training the uplift model…")
                 model = _train(url, api_key)
                 _wait_scored_ahead(url, workers)
-                _say(progress, f"measuring {requests} requests at concurrency {concurrency}…")
+                _say(progress, f"{WARMUP_REQUESTS} warm-up requests, then {requests} measured, at concurrency {concurrency}…")
                 result = bench_recommendations(url, api_key, requests, concurrency, customers, progress=_progress_printer(progress, requests))
     return result | {"model": model, "customers": len(customers), "workers": workers}
 

@@ -93,5 +93,5 @@ def test_bench_reports_throughput_latency_and_errors_against_a_live_server():
         result = bench_recommendations(f"http://127.0.0.1:{server.server_port}", "k", requests=40, concurrency=4, customers=["cu_ok", "cu_bad"], warmup=0)
     finally:
         server.shutdown()
-    assert result["errors"] == 20 and result["requests"] == 40
+    assert result["errors"] == 20 and result["requests"] == 40 and result["warmup"] == 0
     assert result["rps"] > 0 and 0 < result["p50_ms"] <= result["p99_ms"]
