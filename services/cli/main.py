@@ -9,6 +9,7 @@ from collections.abc import Sequence
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before xgboost loads: spinning OpenMP threads starve Kafka on 2 cores
 
 from services.cli import bench, forecast, generate, stack, up, uplift  # noqa: E402
+from services.common.settings import InvalidSettings  # noqa: E402
 
 COMMAND_MODULES = (bench, forecast, generate, stack, up, uplift)
 
@@ -26,6 +27,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))
+    except InvalidSettings as exc:
+        print(f"shelfcast: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -1,18 +1,31 @@
 """Settings for every service, read from the environment and an ``env/*.env`` file.
 
 pydantic-settings gives one typed object per process: the environment wins over the file, and
-``SHELFCAST_ENV_FILE`` picks which file (default ``env/local.env`` if it exists).
+``SHELFCAST_ENV_FILE`` picks which file (default ``env/local.env`` if it exists). ``read_settings``
+reads any of the platform's settings classes (``Settings`` here, the promotion engine's and the
+dashboard's own) that way; a value the class refuses raises ``InvalidSettings`` naming the
+environment variable, and ``exits_on_invalid_settings`` turns that into one line on stderr for a
+service's ``main`` instead of pydantic's traceback.
 """
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.topics import Topics
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+class InvalidSettings(ValueError):
+    """The environment or the env file sets a value a settings class refuses; the message names each variable."""
 
 
 def _env_file() -> str | None:
@@ -51,9 +64,45 @@ class Settings(BaseSettings):
         return Topics(self.topic_prefix)
 
 
+def _variable(settings_class: type[BaseSettings], name: str) -> str:
+    alias = settings_class.model_fields[name].validation_alias if name in settings_class.model_fields else None
+    if isinstance(alias, str):
+        return alias
+    return f"{settings_class.model_config.get('env_prefix', '')}{name}".upper()
+
+
+def _problem(settings_class: type[BaseSettings], error: dict) -> str:
+    name = str(error["loc"][0]) if error["loc"] else ""
+    field = settings_class.model_fields.get(name)
+    secret = field is not None and "Secret" in str(field.annotation)
+    value = "" if secret or "input" not in error or isinstance(error["input"], dict) else f"={error['input']!r}"
+    return f"{_variable(settings_class, name)}{value}: {error['msg']}"
+
+
+def read_settings(settings_class: type[S], **overrides: object) -> S:
+    """``settings_class`` from the environment and the env file; keyword overrides win (tests, the CLI)."""
+    try:
+        return settings_class(_env_file=_env_file(), **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise InvalidSettings("invalid setting " + "; ".join(_problem(settings_class, e) for e in exc.errors())) from None
+
+
+def exits_on_invalid_settings(service: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """For a service's ``main``: an invalid setting stops it with one line on stderr, naming ``service``, and exit code 1."""
+    def decorate(main: Callable[[], None]) -> Callable[[], None]:
+        @functools.wraps(main)
+        def run() -> None:
+            try:
+                main()
+            except InvalidSettings as exc:
+                raise SystemExit(f"{service}: {exc}") from None
+        return run
+    return decorate
+
+
 def load_settings(**overrides: object) -> Settings:
     """A fresh Settings; keyword overrides win over environment and file (used by tests and the CLI)."""
-    return Settings(_env_file=_env_file(), **overrides)  # type: ignore[call-arg]
+    return read_settings(Settings, **overrides)
 
 
 @lru_cache(maxsize=1)

@@ -12,7 +12,7 @@ from dash import Dash
 from flask import Response
 
 from services.common.logs import configure_logging
-from services.common.settings import Settings, load_settings
+from services.common.settings import Settings, exits_on_invalid_settings, load_settings
 from services.common.store import connect
 from services.dashboard import shell
 from services.dashboard.api_client import ForecastClient, PromotionClient
@@ -52,6 +52,7 @@ def create_app(settings: Settings, config: DashboardConfig | None = None) -> Das
     return app
 
 
+@exits_on_invalid_settings("dashboard")
 def main() -> None:
     settings, config = load_settings(), load_config()
     configure_logging(settings.log_level)

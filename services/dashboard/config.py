@@ -5,18 +5,10 @@ Kept in the dashboard package so the shared settings need no dashboard fields; r
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.common.settings import Settings
-
-
-def _env_file() -> str | None:
-    path = os.environ.get("SHELFCAST_ENV_FILE", "env/local.env")
-    return path if Path(path).is_file() else None
+from services.common.settings import Settings, read_settings
 
 
 class DashboardConfig(BaseSettings):
@@ -50,4 +42,4 @@ class DashboardConfig(BaseSettings):
 
 def load_config(**overrides: object) -> DashboardConfig:
     """A fresh config; keyword overrides win (tests)."""
-    return DashboardConfig(_env_file=_env_file(), **overrides)  # type: ignore[call-arg]
+    return read_settings(DashboardConfig, **overrides)

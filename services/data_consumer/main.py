@@ -17,7 +17,7 @@ from pymongo.errors import PyMongoError
 
 from services.common.bus import EventConsumer, EventProducer, PublishError
 from services.common.logs import configure_logging
-from services.common.settings import Settings, load_settings
+from services.common.settings import Settings, exits_on_invalid_settings, load_settings
 from services.common.store import connect, ensure_indexes
 from services.data_consumer import metrics
 from services.data_consumer.dead_letter import DeadLetters
@@ -103,6 +103,7 @@ def _report_status(db, member: str, group: str, lag: int, rate: float) -> None:
         log.warning("could not write consumer status: %s", exc)
 
 
+@exits_on_invalid_settings("data consumer")
 def main() -> None:
     settings = load_settings()
     configure_logging(settings.log_level)

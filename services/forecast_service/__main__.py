@@ -4,10 +4,11 @@ from __future__ import annotations
 import uvicorn
 
 from services.common.logs import configure_logging
-from services.common.settings import get_settings
+from services.common.settings import exits_on_invalid_settings, get_settings
 from services.forecast_service.app import create_app
 
 
+@exits_on_invalid_settings("forecast service")
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)

@@ -17,11 +17,12 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before xgboost loads: spi
 import uvicorn  # noqa: E402
 
 from services.common.logs import configure_logging  # noqa: E402
-from services.common.settings import get_settings  # noqa: E402
+from services.common.settings import exits_on_invalid_settings, get_settings  # noqa: E402
 from services.promotion_engine.config import load_promotion_config  # noqa: E402
 from services.promotion_engine.workers import APP, serve  # noqa: E402
 
 
+@exits_on_invalid_settings("promotion engine")
 def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level)

@@ -7,16 +7,12 @@ promotion fields; read the same way: environment first (``SHELFCAST_PROMOTION_*`
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
-def _env_file() -> str | None:
-    path = os.environ.get("SHELFCAST_ENV_FILE", "env/local.env")
-    return path if Path(path).is_file() else None
+from services.common.settings import read_settings
 
 
 class PromotionConfig(BaseSettings):
@@ -76,4 +72,4 @@ class PromotionConfig(BaseSettings):
 
 def load_promotion_config(**overrides: object) -> PromotionConfig:
     """A fresh config; keyword overrides win over environment and file."""
-    return PromotionConfig(_env_file=_env_file(), **overrides)  # type: ignore[call-arg]
+    return read_settings(PromotionConfig, **overrides)
