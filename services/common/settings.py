@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.topics import Topics
@@ -58,6 +58,15 @@ class Settings(BaseSettings):
     embedded_mongo_backend: str = Field(default="memory", pattern="^(memory|h2)$")
     log_level: str = "INFO"
 
+    @field_validator("api_keys")
+    @classmethod
+    def _key_table_parses(cls, value: str) -> str:
+        """A malformed key table stops every service at start, not at its first request."""
+        if value.strip():
+            from services.common.api_auth import ApiKeys  # only where keys are set: it imports FastAPI
+
+            ApiKeys.parse(value)
+        return value
 
     @property
     def topics(self) -> Topics:
@@ -74,7 +83,7 @@ def _variable(settings_class: type[BaseSettings], name: str) -> str:
 def _problem(settings_class: type[BaseSettings], error: dict) -> str:
     name = str(error["loc"][0]) if error["loc"] else ""
     field = settings_class.model_fields.get(name)
-    secret = field is not None and "Secret" in str(field.annotation)
+    secret = name.endswith(("key", "keys")) or (field is not None and "Secret" in str(field.annotation))
     value = "" if secret or "input" not in error or isinstance(error["input"], dict) else f"={error['input']!r}"
     return f"{_variable(settings_class, name)}{value}: {error['msg']}"
 

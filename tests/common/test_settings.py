@@ -59,3 +59,10 @@ def test_the_cli_with_an_invalid_setting_exits_2_with_one_line() -> None:
     done = _run(["services.cli.main", "up"], SHELFCAST_TOPIC_PARTITIONS="many")
     assert done.returncode == 2
     assert done.stderr.strip() == "shelfcast: invalid setting SHELFCAST_TOPIC_PARTITIONS='many': Input should be a valid integer, unable to parse string as an integer"
+
+
+def test_a_malformed_key_table_stops_the_service_at_start_without_echoing_a_key() -> None:
+    done = _run(["services.forecast_service"], SHELFCAST_API_KEYS="k1:read,hunter2-no-scope")
+    assert done.returncode == 1
+    assert done.stderr.strip() == ("forecast service: invalid setting SHELFCAST_API_KEYS: Value error, API keys must be comma-separated "
+                                   "key:scope pairs (e.g. 'k1:read,k2:admin'); found an entry without a scope")
