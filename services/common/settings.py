@@ -74,6 +74,7 @@ class Settings(BaseSettings):
 
 
 def _variable(settings_class: type[BaseSettings], name: str) -> str:
+    """The environment variable a field is read from: its alias, else prefix + name."""
     alias = settings_class.model_fields[name].validation_alias if name in settings_class.model_fields else None
     if isinstance(alias, str):
         return alias
@@ -81,6 +82,7 @@ def _variable(settings_class: type[BaseSettings], name: str) -> str:
 
 
 def _problem(settings_class: type[BaseSettings], error: dict) -> str:
+    """One refused value as ``VARIABLE='value': rule``; secrets (``SecretStr``, ``*_key(s)``) without the value."""
     name = str(error["loc"][0]) if error["loc"] else ""
     field = settings_class.model_fields.get(name)
     secret = name.endswith(("key", "keys")) or (field is not None and "Secret" in str(field.annotation))
