@@ -378,7 +378,7 @@ class Recommender:
             who = customer_id if history is not None or activity.clicks else ANONYMOUS  # every unknown, idle customer has the same features
             cached = self.scores.lookup(who, model.version, history, activity, table.score_keys, table, rows)
             if cached is None and self._score_universe(who, model, history, activity, now):
-                cached = self.scores.lookup(who, model.version, history, activity, table.score_keys, table, rows)
+                cached = self.scores.lookup(who, model.version, history, activity, table.score_keys, table, rows, count=False)
             if cached is not None:
                 return cached, f"model:{model.version}"
         try:

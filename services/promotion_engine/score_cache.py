@@ -75,18 +75,25 @@ class ScoreCache:
         self._entries[customer_id] = entry
 
     def lookup(self, customer_id: str, version: str, history: CustomerHistory | None, activity: RecentActivity, table_keys: list[PairKey],
-               table: object, rows: np.ndarray) -> np.ndarray | None:
-        """The cached scores of ``rows`` of a candidate table, or None when any of them is missing or stale."""
+               table: object, rows: np.ndarray, count: bool = True) -> np.ndarray | None:
+        """The cached scores of ``rows`` of a candidate table, or None when any of them is missing or stale;
+        ``count=False`` for the look-up right after a miss refilled the entry (the request was a miss, not a hit)."""
+        found = self._find(customer_id, version, history, activity, table_keys, table, rows)
+        if count:
+            if found is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+        return found
+
+    def _find(self, customer_id: str, version: str, history: CustomerHistory | None, activity: RecentActivity, table_keys: list[PairKey],
+              table: object, rows: np.ndarray) -> np.ndarray | None:
         if not self.fresh(customer_id, version, history, activity):
-            self.misses += 1
             return None
         entry = self._entries[customer_id]
-        positions = self._positions_of(table, table_keys, entry.universe)
-        picked = positions[rows]
+        picked = self._positions_of(table, table_keys, entry.universe)[rows]
         if picked.size and picked.min() < 0:
-            self.misses += 1
             return None
-        self.hits += 1
         return entry.scores[picked]
 
     def _positions_of(self, table: object, table_keys: list[PairKey], universe: Universe) -> np.ndarray:
