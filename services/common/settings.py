@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     consumer_metrics_port: int = Field(default=9102, ge=0, description="0 disables the metrics endpoint")
     pseudonym_key: SecretStr = SecretStr("dev-only-pseudonym-key")
     click_retention_days: int = Field(default=30, ge=0, le=3650, description="raw clicks older than this are deleted; 0 keeps them forever")
-    api_keys: str = ""
+    api_keys: str = Field(default="", json_schema_extra={"secret": True})  # "key:scope,…"; never echoed in errors
     bind_host: str = Field(default="127.0.0.1", description="interface the HTTP services listen on (0.0.0.0 in containers)")
     forecast_port: int = 8001
     promotion_port: int = 8002
@@ -82,10 +82,10 @@ def _variable(settings_class: type[BaseSettings], name: str) -> str:
 
 
 def _problem(settings_class: type[BaseSettings], error: dict) -> str:
-    """One refused value as ``VARIABLE='value': rule``; secrets (``SecretStr``, ``*_key(s)``) without the value."""
+    """One refused value as ``VARIABLE='value': rule``; secrets (``SecretStr``, or marked ``{"secret": True}``) without the value."""
     name = str(error["loc"][0]) if error["loc"] else ""
     field = settings_class.model_fields.get(name)
-    secret = name.endswith(("key", "keys")) or (field is not None and "Secret" in str(field.annotation))
+    secret = field is not None and ("Secret" in str(field.annotation) or (field.json_schema_extra or {}).get("secret") is True)
     value = "" if secret or "input" not in error or isinstance(error["input"], dict) else f"={error['input']!r}"
     return f"{_variable(settings_class, name)}{value}: {error['msg']}"
 
