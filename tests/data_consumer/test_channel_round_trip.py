@@ -30,7 +30,8 @@ def test_channel_order_round_trips_into_orders_stock_and_rollups(adapter, store_
     (event,) = adapter.parse(adapter.render(sale))
     producer.publish(event)
     producer.flush()
-    wait_for(lambda: db[store.STOCK].find_one({"_id": "A1|s1", "sold_units": 3}) is not None, "the sale's stock move")
+    wait_for(lambda: db[store.DAILY_SALES].find_one({"sku": "A1", "units": 3}) is not None, "the sale to reach the daily rollup")  # written after the stock move
+    assert db[store.STOCK].find_one({"_id": "A1|s1", "sold_units": 3}) is not None
     stored = db[store.ORDERS].find_one({"_id": str(event.event_id)})
     assert stored["channel"] == adapter.channel.value
     assert customer.lower() not in str(stored).lower()

@@ -64,12 +64,18 @@ def stored(consumer_settings: Settings) -> Iterator[tuple[Database, EventProduce
         producer.flush()
         counts = {store.ORDERS: 3, store.RETURNS: 1, store.CLICKS: 3, store.EXPOSURES: 2}
         wait_for(lambda: all(db[name].count_documents({}) == n for name, n in counts.items()), f"the consumer to store {counts}")
+        wait_for(lambda: _rolled_up(db) == (6, 1), "the sales and the return to reach the daily rollups")  # written after the events, as the consumer runs on
         db[FREQUENCY].insert_one({"_id": f"{ALICE}|{NOW:%Y-%m-%d}", "customer_id": ALICE, "day": f"{NOW:%Y-%m-%d}", "counts": {"P1": 1}})
         try:
             yield db, producer
         finally:
             stop.set()
             consumer.join(30)
+
+
+def _rolled_up(db: Database) -> tuple[int, int]:
+    docs = list(db[store.DAILY_SALES].find({}, {"units": 1, "returned_units": 1}))
+    return sum(d.get("units", 0) for d in docs), sum(d.get("returned_units", 0) for d in docs)
 
 
 def _snapshot(db: Database) -> dict[str, list[dict]]:
