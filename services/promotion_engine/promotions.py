@@ -12,7 +12,7 @@ two ways:
 - **write-behind** (``write_behind=True``, the serving default): the charge is checked against and
   taken from this process's own view of the remaining budget, in memory; ``flush_charges`` (the
   engine calls it every ``write_behind_s`` and on shutdown) applies the accumulated charges with
-  one ``$inc`` per promotion and re-reads every promotion's remaining budget. One process never
+  one bulk of ``$inc`` (one per promotion, one round trip) and re-reads every promotion's remaining budget. One process never
   spends past the budget. Several processes sharing a budget can overspend it by at most what the
   *other* processes serve during one flush interval after it runs out (each sees the others'
   spend only at its next flush). Charges not yet flushed are lost if the process is killed
@@ -31,9 +31,9 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.database import Database
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.promotion_engine.catalog import Catalog, TTLValue
 from services.promotion_engine.exceptions import Conflict, InvalidField, NotFound
@@ -275,8 +275,24 @@ class PromotionStore:
             self._pending[promotion_id] = self._pending.get(promotion_id, 0) + cents
             return True
 
+    def _write_charges(self, batch: dict[str, int]) -> int:
+        """One ordered bulk of ``$inc`` by ``_id`` (one round trip); the charges applied leave ``_in_flight`` (after a
+        write error, those before it; after any other error none: a retry may then charge twice, never lose a charge)."""
+        applied = 0
+        try:
+            self._collection.bulk_write([UpdateOne({"_id": pid}, {"$inc": {"remaining_cents": -cents, "spent_cents": cents}})
+                                         for pid, cents in batch.items()], ordered=True)
+            applied = len(batch)
+        except BulkWriteError as exc:
+            applied = (exc.details.get("writeErrors") or [{"index": 0}])[0]["index"]
+            raise
+        finally:
+            with self._lock:
+                written = sum(self._in_flight.pop(pid) for pid in list(batch)[:applied])
+        return written
+
     def flush_charges(self, now: datetime | None = None) -> int:
-        """Write-behind: apply the unflushed charges (one ``$inc`` by ``_id`` per promotion), then re-read
+        """Write-behind: apply the unflushed charges (``_write_charges``), then re-read
         every current promotion's remaining budget, which brings in other processes' spend. Returns
         the cents written."""
         if not self.write_behind:
@@ -287,11 +303,8 @@ class PromotionStore:
                 self._in_flight = dict(batch)
             written = 0
             try:
-                for pid, cents in batch.items():
-                    self._collection.update_one({"_id": pid}, {"$inc": {"remaining_cents": -cents, "spent_cents": cents}})
-                    written += cents
-                    with self._lock:
-                        del self._in_flight[pid]
+                if batch:
+                    written = self._write_charges(batch)
                 now = now or datetime.now(timezone.utc)
                 docs = list(self._collection.find({"deleted_at": None, "ends_at": {"$gt": now}}, {"remaining_cents": 1}))
             finally:
