@@ -11,7 +11,9 @@ Where a customer's data lives, by customer pseudonym (``cu_`` + 24 hex, ``servic
   person as one unit, but nothing links the records back to them. The tombstone is not written to
   the audit record, which would re-link them.
 - ``clicks`` and the promotion engine's ``promotion_frequency`` counters: **deleted** (behavioural
-  data with no bookkeeping role).
+  data with no bookkeeping role); so are the customer's entries in the engine's
+  ``promotion_frequency_journal`` (documents holding many customers' recent serves: the customer's
+  entries are pulled out, the rest stays, and an export shows only theirs).
 
 Each call writes a ``privacy_audit`` record: action, ``subject_sha256`` (SHA-256 of the pseudonym:
 whoever holds the pseudonym can check it was erased; the record alone names nobody), the actor (a
@@ -36,6 +38,7 @@ from services.common.privacy import PREFIX
 CUSTOMER_ID_PATTERN = rf"^{PREFIX}[0-9a-f]{{24}}$"
 TOMBSTONE_PREFIX = "erased_"
 PROMOTION_FREQUENCY = "promotion_frequency"  # the promotion engine's per-customer, per-day serve counters (exposure_log.FREQUENCY)
+PROMOTION_FREQUENCY_JOURNAL = "promotion_frequency_journal"  # its recent serves, many customers a document (exposure_log.JOURNAL)
 
 ANONYMIZED = (store.ORDERS, store.RETURNS, store.EXPOSURES)
 DELETED = (store.CLICKS, PROMOTION_FREQUENCY)
@@ -74,6 +77,8 @@ def export_customer(db: Database, customer_id: str, actor: str) -> dict[str, lis
     the earlier audit records about them; the export is audited in turn."""
     _check(customer_id)
     held = {name: list(db[name].find({"customer_id": customer_id})) for name in (*ANONYMIZED, *DELETED)}
+    held[PROMOTION_FREQUENCY_JOURNAL] = [doc | {"serves": [serve for serve in doc["serves"] if serve["customer_id"] == customer_id]}
+                                         for doc in db[PROMOTION_FREQUENCY_JOURNAL].find({"serves.customer_id": customer_id})]
     held[store.PRIVACY_AUDIT] = list(db[store.PRIVACY_AUDIT].find({"subject_sha256": subject_hash(customer_id)}))
     _audit(db, "export", customer_id, actor, {"exported": {name: len(docs) for name, docs in held.items()}})
     return held
@@ -90,8 +95,15 @@ def erase_customer(db: Database, customer_id: str, actor: str) -> ErasureReport:
     anonymized = {name: db[name].update_many({"customer_id": customer_id}, {"$set": {"customer_id": tombstone}}).modified_count
                   for name in ANONYMIZED}
     deleted = {name: db[name].delete_many({"customer_id": customer_id}).deleted_count for name in DELETED}
+    deleted[PROMOTION_FREQUENCY_JOURNAL] = pull_journal_entries(db, customer_id)
     audit_id, at = _audit(db, "erase", customer_id, actor, {"anonymized": anonymized, "deleted": deleted})
     return ErasureReport(audit_id, subject_hash(customer_id), anonymized, deleted, at)
+
+
+def pull_journal_entries(db: Database, customer_id: str) -> int:
+    """Remove the customer's entries from the engine's serve journal; returns how many journal documents held some."""
+    return db[PROMOTION_FREQUENCY_JOURNAL].update_many({"serves.customer_id": customer_id},
+                                                       {"$pull": {"serves": {"customer_id": customer_id}}}).modified_count
 
 
 def _audit(db: Database, action: str, customer_id: str, actor: str, counts: dict[str, dict[str, int]]) -> tuple[str, datetime]:

@@ -33,7 +33,7 @@ from pymongo.errors import PyMongoError
 
 from services.common import store
 from services.common.bus import EventProducer
-from services.common.data_subjects import subject_hash
+from services.common.data_subjects import pull_journal_entries, subject_hash
 from services.common.settings import Settings
 from services.common.store import connect, ensure_indexes
 from services.promotion_engine import metrics
@@ -219,6 +219,7 @@ class Engine:
             if subject_hash(customer_id) in wanted:
                 self.forget(customer_id)
                 self.db[FREQUENCY].delete_many({"customer_id": customer_id})
+                pull_journal_entries(self.db, customer_id)
                 log.info("erasure applied to this process's memory (subject %s…)", subject_hash(customer_id)[:12])
 
     def close(self) -> None:
@@ -230,7 +231,8 @@ class Engine:
         if self._scorer is not None:
             self._scorer.join(10)
         try:
-            self.flush()
+            self.promotions.flush_charges()
+            self.exposures.fold_all()
         except PyMongoError as exc:
             log.error("write-behind: budget charges and frequency counts of this process could not be written at shutdown: %s", exc)
         if self.click_tail is not None:
