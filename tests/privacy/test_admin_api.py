@@ -79,7 +79,7 @@ def test_erasure_drops_stored_and_in_memory_data_keeps_experiment_figures_and_is
     assert response.status_code == 200, response.text
     report = response.json()
     assert report["anonymized"] == {"orders": 2, "returns": 0, "exposures": 1}
-    assert report["deleted"] == {"clicks": 2, "promotion_frequency": 1}
+    assert report["deleted"] == {"clicks": 2, "promotion_frequency": 0, "promotion_frequency_journal": 1}  # the flush before erasing wrote the journal
     assert report["forgotten"]["order_summary"] == 1 and report["forgotten"]["recent_clicks"] == 2
     assert engine.recommender.scores is None or not engine.recommender.scores.forget(ALICE)  # no precomputed scores left
     assert report["subject_sha256"] == subject_hash(ALICE)
