@@ -57,8 +57,9 @@ def test_events_published_before_their_catalog_are_applied_not_dead_lettered(set
     consumer = threading.Thread(target=run_consumer, args=(settings.model_copy(update={"consumer_batch_size": 20}), stop), daemon=True)
     consumer.start()
     try:  # a sale may still meet its SKU before the restock (two topics): then it is a backorder, never a dead letter
-        wait_for(lambda: sum(d["sold_units"] + d["backordered_units"] for d in db[store.STOCK].find()) == 2 * len(SKUS),
-                 "every SKU's sale applied", state=lambda: {"stock": db[store.STOCK].count_documents({}), "orders": db[store.ORDERS].count_documents({})})
+        wait_for(lambda: sum(d["sold_units"] + d["backordered_units"] for d in db[store.STOCK].find()) == 2 * len(SKUS)
+                 and db[store.STOCK].count_documents({"received_units": 10}) == len(SKUS),  # restocks are on a topic of their own
+                 "every SKU's sale and restock applied", state=lambda: {"stock": db[store.STOCK].count_documents({}), "orders": db[store.ORDERS].count_documents({})})
     finally:
         stop.set()
         consumer.join(30)
