@@ -7,7 +7,8 @@ Money is integer cents; customer identifiers are pseudonymous before they get he
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal, Union
 from uuid import UUID, uuid4
@@ -186,3 +187,23 @@ def parse_event(raw: bytes | str | dict) -> Event:
 def event_to_bytes(event: _Event) -> bytes:
     """The wire form: compact JSON, UTC ISO timestamps, UUIDs as strings."""
     return event.model_dump_json().encode()
+
+
+_ZERO = timedelta(0)
+_CHANNELS = frozenset(channel.value for channel in Channel)
+_ARMS = frozenset(("treatment", "control"))
+_PLAIN_IDENTIFIER = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")  # ``Identifier``'s values: nothing JSON would escape
+
+
+def exposure_to_bytes(event_id: UUID, occurred_at: datetime, channel: str, customer_id: str, promotion_id: str, arm: str, sku: str | None) -> bytes:
+    """``event_to_bytes(PromotionExposed(...))`` written directly: the promotion engine sends up to ``k`` of these per
+    request, and building and validating the model was ~4 % of a request's CPU (a test checks the bytes are the
+    same). Anything the fast path cannot vouch for goes through the model, which rejects what it must."""
+    if (occurred_at.utcoffset() == _ZERO and channel in _CHANNELS and arm in _ARMS and _PLAIN_IDENTIFIER.fullmatch(customer_id)
+            and _PLAIN_IDENTIFIER.fullmatch(promotion_id) and (sku is None or _PLAIN_IDENTIFIER.fullmatch(sku))):
+        at = occurred_at.replace(tzinfo=None).isoformat()
+        sku_json = "null" if sku is None else f'"{sku}"'
+        return (f'{{"event_id":"{event_id}","schema_version":{SCHEMA_VERSION},"occurred_at":"{at}Z","channel":"{channel}",'
+                f'"event_type":"exposure","customer_id":"{customer_id}","promotion_id":"{promotion_id}","arm":"{arm}","sku":{sku_json}}}').encode()
+    return event_to_bytes(PromotionExposed(event_id=event_id, occurred_at=occurred_at, channel=channel, customer_id=customer_id,
+                                           promotion_id=promotion_id, arm=arm, sku=sku))
