@@ -153,7 +153,7 @@ class Recommender:
         activity = self._clicks.activity(customer_id, now)
         cold_start = history is None and activity.clicks == 0
         table = self._table(channel, location, levels)
-        rows = np.flatnonzero(self._eligible(table, customer_id, now)[table.promotion_index])
+        rows = self._eligible(table, customer_id, now)[table.promotion_index].nonzero()[0]
         ranked, scored_by = self._rank(customer_id, table, rows, history, activity, now, cold_start)
         chosen = self._serve(customer_id, arm, ranked, k, now)
         for rec in chosen:
@@ -407,7 +407,7 @@ class Recommender:
         def ranked() -> Iterator[Recommendation]:
             """Best first, one SKU per promotion, only a positive expected incremental margin; built as the server asks."""
             seen: set[int] = set()
-            for i in np.argsort(-score, kind="stable"):
+            for i in (-score).argsort(kind="stable"):
                 row = rows[i]
                 promotion_at = int(table.promotion_index[row])
                 if econ.incremental_margin_cents[i] <= 0 or promotion_at in seen:

@@ -60,7 +60,7 @@ def heuristic_uplift(discount_frac: np.ndarray, popularity: np.ndarray, affinity
 def apply_cart_boost(uplift: np.ndarray, in_cart: np.ndarray, base_rate: np.ndarray) -> np.ndarray:
     """Abandoned-cart SKUs get a stronger nudge; the result is clipped so b + u stays a probability."""
     boosted = np.where(in_cart > 0, uplift * CART_UPLIFT_FACTOR + CART_UPLIFT_BONUS, uplift)
-    return np.clip(boosted, -base_rate, MAX_CONVERSION - base_rate)
+    return np.minimum(np.maximum(boosted, -base_rate), MAX_CONVERSION - base_rate)  # np.clip, without its Python-level dispatch
 
 
 @dataclass(frozen=True)
