@@ -217,9 +217,10 @@ class Engine:
         held = {*self.history.customer_ids(), *self.clicks.customer_ids(), *self.exposures.customer_ids(), *(scores.customer_ids() if scores else ())}
         for customer_id in held:
             if subject_hash(customer_id) in wanted:
-                self.forget(customer_id)
-                self.db[FREQUENCY].delete_many({"customer_id": customer_id})
-                pull_journal_entries(self.db, customer_id)
+                with self.exposures.writes_held():
+                    self.forget(customer_id)
+                    self.db[FREQUENCY].delete_many({"customer_id": customer_id})
+                    pull_journal_entries(self.db, customer_id)
                 log.info("erasure applied to this process's memory (subject %s…)", subject_hash(customer_id)[:12])
 
     def close(self) -> None:

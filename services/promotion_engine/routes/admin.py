@@ -58,8 +58,9 @@ def export(customer_id: CustomerId, caller: Caller = Depends(require_scope("admi
 @router.delete("/customers/{customer_id}", response_model=ErasureOut,
                summary="Erase a customer: anonymize orders, returns and exposures, delete clicks and counters, drop in-memory state")
 def erase(customer_id: CustomerId, caller: Caller = Depends(require_scope("admin")), engine: Engine = Depends(get_engine)) -> ErasureOut:
-    engine.exposures.flush_counters()  # write-behind serve counts go to the store first, so the erasure deletes them
-    report = erase_customer(engine.db, customer_id, caller.actor)
-    forgotten = engine.forget(customer_id)  # other engine processes apply it from the audit within seconds
+    with engine.exposures.writes_held():
+        engine.exposures.flush_counters()  # write-behind serve counts go to the store first, so the erasure deletes them
+        report = erase_customer(engine.db, customer_id, caller.actor)
+        forgotten = engine.forget(customer_id)  # other engine processes apply it from the audit within seconds
     return ErasureOut(audit_id=report.audit_id, subject_sha256=report.subject_sha256, anonymized=report.anonymized,
                       deleted=report.deleted, forgotten=forgotten, erased_at=report.at)
