@@ -87,7 +87,7 @@ def _ingest(args: argparse.Namespace) -> int:
 @_one_line_errors
 def _api(args: argparse.Namespace) -> int:
     settings = load_settings()
-    configured = settings.api_keys.split(",")[0].partition(":")[0].strip() or None
+    configured = settings.api_keys.get_secret_value().split(",")[0].partition(":")[0].strip() or None
     api_key = args.api_key or (configured if args.url else None)
     if args.workers is not None and (args.service != "promotions" or args.url):
         raise ValueError("--workers applies to the self-contained promotions bench only")

@@ -38,7 +38,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _dev_credentials(settings: Settings) -> dict[str, str]:
     """Keys and a dashboard login made up for this run when the environment sets none."""
     made: dict[str, str] = {}
-    if not settings.api_keys:
+    if not settings.api_keys.get_secret_value():
         key = f"dev-{secrets.token_hex(8)}"
         made["SHELFCAST_API_KEYS"] = f"{key}:admin"
         made["SHELFCAST_DASHBOARD_API_KEY"] = key

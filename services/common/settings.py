@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     consumer_metrics_port: int = Field(default=9102, ge=0, description="0 disables the metrics endpoint")
     pseudonym_key: SecretStr = SecretStr("dev-only-pseudonym-key")
     click_retention_days: int = Field(default=30, ge=0, le=3650, description="raw clicks older than this are deleted; 0 keeps them forever")
-    api_keys: str = Field(default="", json_schema_extra={"secret": True})  # "key:scope,…"; never echoed in errors
+    api_keys: SecretStr = SecretStr("")  # "key:scope,…"; a secret: not in reprs, logs or errors
     bind_host: str = Field(default="127.0.0.1", description="interface the HTTP services listen on (0.0.0.0 in containers)")
     forecast_port: int = 8001
     promotion_port: int = 8002
@@ -60,12 +60,12 @@ class Settings(BaseSettings):
 
     @field_validator("api_keys")
     @classmethod
-    def _key_table_parses(cls, value: str) -> str:
+    def _key_table_parses(cls, value: SecretStr) -> SecretStr:
         """A malformed key table stops every service at start, not at its first request."""
-        if value.strip():
+        if value.get_secret_value().strip():
             from services.common.api_auth import ApiKeys  # only where keys are set: it imports FastAPI
 
-            ApiKeys.parse(value)
+            ApiKeys.parse(value.get_secret_value())
         return value
 
     @property
@@ -82,10 +82,10 @@ def _variable(settings_class: type[BaseSettings], name: str) -> str:
 
 
 def _problem(settings_class: type[BaseSettings], error: dict) -> str:
-    """One refused value as ``VARIABLE='value': rule``; secrets (``SecretStr``, or marked ``{"secret": True}``) without the value."""
+    """One refused value as ``VARIABLE='value': rule``; secrets (``SecretStr`` fields) without the value."""
     name = str(error["loc"][0]) if error["loc"] else ""
     field = settings_class.model_fields.get(name)
-    secret = field is not None and ("Secret" in str(field.annotation) or (field.json_schema_extra or {}).get("secret") is True)
+    secret = field is not None and "Secret" in str(field.annotation)
     value = "" if secret or "input" not in error or isinstance(error["input"], dict) else f"={error['input']!r}"
     return f"{_variable(settings_class, name)}{value}: {error['msg']}"
 

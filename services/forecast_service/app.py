@@ -73,7 +73,7 @@ def create_app(settings: Settings, training: TrainingConfig | None = None, *, mo
 
     app = FastAPI(title="Shelfcast forecast service", version="1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.context = context
-    install_api_keys(app, settings.api_keys, "forecast API")
+    install_api_keys(app, settings.api_keys.get_secret_value(), "forecast API")
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

@@ -90,7 +90,7 @@ def create_app(settings: Settings, config: PromotionConfig | None = None, produc
                   lifespan=lifespan)
     app.state.settings = settings
     app.state.config = config
-    install_api_keys(app, settings.api_keys, "promotion engine")
+    install_api_keys(app, settings.api_keys.get_secret_value(), "promotion engine")
     _install_error_handlers(app)
     for module in (health, promotions, recommendations, experiments, training, models, admin):
         app.include_router(module.router)

@@ -9,7 +9,7 @@ import pytest
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.common.settings import InvalidSettings, read_settings
+from services.common.settings import InvalidSettings, Settings, read_settings
 
 
 class _Example(BaseSettings):
@@ -66,3 +66,11 @@ def test_a_malformed_key_table_stops_the_service_at_start_without_echoing_a_key(
     assert done.returncode == 1
     assert done.stderr.strip() == ("forecast service: invalid setting SHELFCAST_API_KEYS: Value error, API keys must be comma-separated "
                                    "key:scope pairs (e.g. 'k1:read,k2:admin'); found an entry without a scope")
+
+
+def test_the_key_table_is_not_in_the_settings_repr(monkeypatch) -> None:
+    """pytest prints fixtures' reprs on failure, and services log settings: neither may carry the keys."""
+    monkeypatch.setenv("SHELFCAST_API_KEYS", "hunter2-key:admin")
+    settings = read_settings(Settings)
+    assert settings.api_keys.get_secret_value() == "hunter2-key:admin"
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings.model_dump())

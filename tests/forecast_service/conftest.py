@@ -14,6 +14,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from fastapi.testclient import TestClient
 
 from services.common.bus import ensure_topics
@@ -37,7 +38,7 @@ def headers(key: str) -> dict[str, str]:
 def own_settings(live_settings: Settings, data_dir: Path, topics: bool = False, **update: object) -> Settings:
     """The live servers with a database and topic prefix of this app's own (topics created if asked)."""
     suffix = uuid.uuid4().hex[:8]
-    settings = live_settings.model_copy(update={"mongo_db": f"fc_{suffix}", "topic_prefix": f"fc_{suffix}", "api_keys": API_KEYS,
+    settings = live_settings.model_copy(update={"mongo_db": f"fc_{suffix}", "topic_prefix": f"fc_{suffix}", "api_keys": SecretStr(API_KEYS),
                                                 "data_dir": data_dir, **update})
     if topics:
         ensure_topics(settings.kafka_bootstrap, 1, settings.topics.all)

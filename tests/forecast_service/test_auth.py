@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import SecretStr
 
 from services.common.api_auth import ApiKeys, Scope
 from tests.forecast_service.conftest import ADMIN, READ, WRITE
@@ -44,7 +45,7 @@ def test_system_endpoints_are_open_without_a_key(trained_api, path: str) -> None
 
 def test_empty_api_keys_turn_auth_off_with_a_startup_warning(make_api, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level("WARNING", logger="services.common.api_auth"):
-        api = make_api(settings_update={"api_keys": ""})
+        api = make_api(settings_update={"api_keys": SecretStr("")})
     assert api.get("/models", key=None).status_code == 200
     assert api.post("/train", key=None).status_code == 409  # reaches the handler: no data, not 401
     assert any("WITHOUT authentication" in r.getMessage() for r in caplog.records)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from fastapi.testclient import TestClient
 from pymongo.database import Database
 
@@ -47,7 +48,7 @@ def own_settings(live: Settings, data_dir: Path, all_topics: bool = False) -> Se
     """
     suffix = uuid.uuid4().hex[:8]
     settings = live.model_copy(update={"mongo_db": f"pe_{suffix}", "topic_prefix": f"pe_{suffix}", "consumer_group": f"pe_{suffix}",
-                                       "data_dir": data_dir, "api_keys": ""})
+                                       "data_dir": data_dir, "api_keys": SecretStr("")})
     if all_topics:
         ensure_topics(settings.kafka_bootstrap, settings.topic_partitions, settings.topics.all)
     else:
@@ -73,7 +74,7 @@ class AppStarter:
         self.clients: list[TestClient] = []
 
     def __call__(self, api_keys: str = "", **config: object) -> TestClient:
-        client = TestClient(create_app(self.settings.model_copy(update={"api_keys": api_keys}), make_config(**config)))
+        client = TestClient(create_app(self.settings.model_copy(update={"api_keys": SecretStr(api_keys)}), make_config(**config)))
         client.__enter__()
         self.clients.append(client)
         return client

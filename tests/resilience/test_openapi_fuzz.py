@@ -15,6 +15,7 @@ import schemathesis
 import uvicorn
 from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings as hypothesis_settings
+from pydantic import SecretStr
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
@@ -67,7 +68,7 @@ def fuzz(base_url: str, schema_path: str = "/openapi.json") -> dict:
 
 
 def test_forecast_api_gives_no_5xx_to_generated_requests(live_settings, tmp_path, artifacts_dir):
-    settings = forecast_settings(live_settings, tmp_path, topics=True, api_keys=f"{ADMIN_KEY}:admin")
+    settings = forecast_settings(live_settings, tmp_path, topics=True, api_keys=SecretStr(f"{ADMIN_KEY}:admin"))
     db = connect(settings.mongo_uri, settings.mongo_db)
     sales_data.seed_catalog(db)
     sales_data.seed_stock(db, {("A", "s1"): 500, ("B", "s1"): 0, ("C", "s1"): 30})
@@ -84,7 +85,7 @@ def test_forecast_api_gives_no_5xx_to_generated_requests(live_settings, tmp_path
 
 
 def test_promotion_engine_gives_no_5xx_to_generated_requests(live_settings, tmp_path, artifacts_dir):
-    settings = promotion_settings(live_settings, tmp_path).model_copy(update={"api_keys": f"{ADMIN_KEY}:admin"})
+    settings = promotion_settings(live_settings, tmp_path).model_copy(update={"api_keys": SecretStr(f"{ADMIN_KEY}:admin")})
     db = connect(settings.mongo_uri, settings.mongo_db)
     for sku in ("SKU-A", "SKU-B"):
         add_product(db, sku)
