@@ -23,7 +23,8 @@ MAX_CENTS = 100_000_000  # one million currency units per line: anything above i
 
 Cents = Annotated[int, Field(ge=0, le=MAX_CENTS, strict=True)]
 Quantity = Annotated[int, Field(gt=0, le=MAX_QUANTITY, strict=True)]
-Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9_.:\-]+$"  # ids of SKUs, stores, customers, promotions: nothing a URL or JSON would escape
+Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=IDENTIFIER_PATTERN)]
 
 
 class Channel(StrEnum):
@@ -192,15 +193,19 @@ def event_to_bytes(event: _Event) -> bytes:
 _ZERO = timedelta(0)
 _CHANNELS = frozenset(channel.value for channel in Channel)
 _ARMS = frozenset(("treatment", "control"))
-_PLAIN_IDENTIFIER = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")  # ``Identifier``'s values: nothing JSON would escape
+_IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
+
+
+def _is_identifier(value: str) -> bool:
+    return len(value) <= 64 and _IDENTIFIER.match(value) is not None
 
 
 def exposure_to_bytes(event_id: UUID, occurred_at: datetime, channel: str, customer_id: str, promotion_id: str, arm: str, sku: str | None) -> bytes:
     """``event_to_bytes(PromotionExposed(...))`` written directly: the promotion engine sends up to ``k`` of these per
     request, and building and validating the model was ~4 % of a request's CPU (a test checks the bytes are the
     same). Anything the fast path cannot vouch for goes through the model, which rejects what it must."""
-    if (occurred_at.utcoffset() == _ZERO and channel in _CHANNELS and arm in _ARMS and _PLAIN_IDENTIFIER.fullmatch(customer_id)
-            and _PLAIN_IDENTIFIER.fullmatch(promotion_id) and (sku is None or _PLAIN_IDENTIFIER.fullmatch(sku))):
+    if (occurred_at.utcoffset() == _ZERO and channel in _CHANNELS and arm in _ARMS and _is_identifier(customer_id)
+            and _is_identifier(promotion_id) and (sku is None or _is_identifier(sku))):
         at = occurred_at.replace(tzinfo=None).isoformat()
         sku_json = "null" if sku is None else f'"{sku}"'
         return (f'{{"event_id":"{event_id}","schema_version":{SCHEMA_VERSION},"occurred_at":"{at}Z","channel":"{channel}",'

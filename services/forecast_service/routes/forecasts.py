@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
+from services.common.events import IDENTIFIER_PATTERN
 from services.forecast_service import forecasting
 from services.forecast_service.dependencies import Context, Db, require_read
 from services.forecast_service.reorder import ReorderSuggestion
@@ -15,7 +16,7 @@ from services.forecast_service.shelf_space import DEFAULT_MIN_SHARE_PCT
 
 router = APIRouter(tags=["forecasts"], dependencies=[Depends(require_read)])
 
-StoreId = Annotated[str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+StoreId = Annotated[str, Query(min_length=1, max_length=64, pattern=IDENTIFIER_PATTERN)]
 
 PREDICT_DESCRIPTION = f"""
 Forecast units per item for the next `days` days (from the day after the active model's last day of
@@ -48,7 +49,7 @@ async def predict(context: Context, store_id: StoreId | None = None,
                         "the last 60 days of units. Served from forecasts precomputed when the model was activated; "
                         "a SKU × store pair the model never saw sell is forecast from its peers (same SKU elsewhere, "
                         "else all series). Unknown SKU or store → 404.")
-async def forecast(context: Context, sku: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")],
+async def forecast(context: Context, sku: Annotated[str, Path(min_length=1, max_length=64, pattern=IDENTIFIER_PATTERN)],
                    store_id: StoreId, horizon: Annotated[int, Query(ge=1, le=90)] = 28) -> Response:
     table = context.forecasts.current()
     body = table.forecast_json(sku, store_id, horizon) if 1 <= horizon <= table.horizon else None

@@ -9,13 +9,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from services.common.api_auth import require_scope
-from services.common.events import Channel
+from services.common.events import IDENTIFIER_PATTERN, Channel
 from services.promotion_engine.exceptions import InvalidField
 from services.promotion_engine.recommender import RecommendationResult, Recommender
 from services.promotion_engine.schemas import RecommendationsOut
 
 router = APIRouter(tags=["recommendations"], dependencies=[Depends(require_scope("read"))])
-IDENTIFIER = r"^[A-Za-z0-9_.:\-]+$"
 
 
 def recommendations_body(result: RecommendationResult) -> dict:
@@ -37,10 +36,10 @@ def recommendations_body(result: RecommendationResult) -> dict:
 
 @router.get("/recommendations/{customer_id}", response_model=RecommendationsOut)
 async def recommend(request: Request,
-                    customer_id: Annotated[str, Path(min_length=1, max_length=64, pattern=IDENTIFIER, description="pseudonymous customer id")],
+                    customer_id: Annotated[str, Path(min_length=1, max_length=64, pattern=IDENTIFIER_PATTERN, description="pseudonymous customer id")],
                     k: Annotated[int, Query(ge=1, description="how many promotions at most")] = 3,
                     channel: Channel = Channel.ONLINE,
-                    store_id: Annotated[str | None, Query(min_length=1, max_length=64, pattern=IDENTIFIER,
+                    store_id: Annotated[str | None, Query(min_length=1, max_length=64, pattern=IDENTIFIER_PATTERN,
                                                           description="stock location; default: the channel's")] = None) -> Response:
     """``async`` and inline when serving touches no database (write-behind, streamed clicks): a request is ~1 ms of
     CPU, and a worker-thread hop would only add a context switch; otherwise on a worker thread."""
