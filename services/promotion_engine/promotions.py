@@ -12,7 +12,7 @@ two ways:
 - **write-behind** (``write_behind=True``, the serving default): the charge is checked against and
   taken from this process's own view of the remaining budget, in memory; ``flush_charges`` (the
   engine calls it every ``write_behind_s`` and on shutdown) applies the accumulated charges with
-  one bulk of ``$inc`` (one per promotion, one round trip) and re-reads every promotion's remaining budget. One process never
+  one unordered bulk of ``$inc`` (one per promotion, one round trip) and re-reads every promotion's remaining budget. One process never
   spends past the budget. Several processes sharing a budget can overspend it by at most what the
   *other* processes serve during one flush interval after it runs out (each sees the others'
   spend only at its next flush). Charges not yet flushed are lost if the process is killed
@@ -279,19 +279,20 @@ class PromotionStore:
             return True
 
     def _write_charges(self, batch: dict[str, int]) -> int:
-        """One ordered bulk of ``$inc`` by ``_id`` (one round trip); the charges applied leave ``_in_flight`` (after a
-        write error, those before it; after any other error none: a retry may then charge twice, never lose a charge)."""
-        applied = 0
+        """One unordered bulk of ``$inc`` by ``_id`` (one round trip); the charges applied leave ``_in_flight``: after a
+        write error every one but those it names (unordered: MongoDB applies the rest, and mongo-java-server ignores
+        ``ordered`` anyway), after any other error none (a retry may then charge twice, never lose a charge)."""
+        failed = set(range(len(batch)))
         try:
             self._collection.bulk_write([UpdateOne({"_id": pid}, {"$inc": {"remaining_cents": -cents, "spent_cents": cents}})
-                                         for pid, cents in batch.items()], ordered=True)
-            applied = len(batch)
+                                         for pid, cents in batch.items()], ordered=False)
+            failed = set()
         except BulkWriteError as exc:
-            applied = (exc.details.get("writeErrors") or [{"index": 0}])[0]["index"]
+            failed = {error["index"] for error in exc.details.get("writeErrors", [])}
             raise
         finally:
             with self._lock:
-                written = sum(self._in_flight.pop(pid) for pid in list(batch)[:applied])
+                written = sum(self._in_flight.pop(pid) for i, pid in enumerate(batch) if i not in failed)
         return written
 
     def flush_charges(self, now: datetime | None = None) -> int:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+from pymongo.errors import BulkWriteError
 
 from services.common.bus import EventProducer
 from services.common.events import Click
@@ -169,3 +170,20 @@ def test_customers_with_only_clicks_are_scored_ahead_and_a_miss_is_scored_once(d
     second = client.get("/recommendations/cu_3").json()
     assert scores.misses == misses + 1 and scores.hits == hits + 1  # the refill answered the first request (a miss), the cache the second
     assert [r["expected_incremental_conversion"] for r in second["recommendations"]] == [r["expected_incremental_conversion"] for r in first["recommendations"]]
+
+
+def test_a_budget_flush_failing_part_way_keeps_the_unwritten_charges_and_never_writes_one_twice(shop, start_app):
+    client = start_app(write_behind_s=SLOW_FLUSH)
+    for pid in ("P-A", "P-B", "P-C"):
+        create_promotion(client, pid, sku="SKU-A", budget_cents=1000)
+    promotions = client.app.state.engine.promotions
+    for pid, cents in (("P-A", 10), ("P-B", 20), ("P-C", 30)):
+        assert promotions.charge(pid, cents)
+    shop.promotions.update_one({"_id": "P-B"}, {"$set": {"spent_cents": "corrupt"}})  # $inc on it is a write error
+    with pytest.raises(BulkWriteError):
+        promotions.flush_charges()
+    assert {d["_id"]: d["spent_cents"] for d in shop.promotions.find()} == {"P-A": 10, "P-B": "corrupt", "P-C": 30}
+    shop.promotions.update_one({"_id": "P-B"}, {"$set": {"spent_cents": 0}})
+    assert promotions.flush_charges() == 20  # P-B now; P-A and P-C not again
+    assert {d["_id"]: (d["spent_cents"], d["remaining_cents"]) for d in shop.promotions.find()} == {
+        "P-A": (10, 990), "P-B": (20, 980), "P-C": (30, 970)}
