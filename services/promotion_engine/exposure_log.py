@@ -47,7 +47,7 @@ from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
 from pymongo import ReturnDocument, UpdateOne
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 from pymongo.database import Database
 
 from services.common.bus import EventProducer
@@ -102,7 +102,8 @@ class ExposureLog:
         self._flush_lock = threading.RLock()  # reentrant: ``writes_held`` wraps a flush
         self._writer = f"{os.uname().nodename}:{os.getpid()}:{self._ids.getrandbits(32):08x}"
         self._seq = 0
-        self._unwritten: dict | None = None  # a journal document whose insert failed: retried as is (same _id, so never twice)
+        self._unwritten: tuple[dict, dict[str, tuple[str, str, str, int]]] | None = None  # a journal document whose insert failed
+        # (and its serves): retried as is, same _id, so never counted twice
         self._unfolded: list[tuple[str, datetime, dict[str, tuple[str, str, str, int]]]] = []  # own journal: (_id, at, serves)
         self._folding: tuple[list[str], list[tuple[str, str, dict[str, int]]]] | None = None  # journal ids, upserts left
         self._seen: dict[str, datetime] = {}  # journal documents counted (own and others'), until out of the lookback
@@ -210,19 +211,19 @@ class ExposureLog:
             if not batch:
                 return 0
             self._seq += 1
-            self._unwritten = {"_id": f"{self._writer}|{self._seq:010d}", "writer": self._writer, "at": datetime.now(timezone.utc),
-                               "serves": [{"customer_id": c, "promotion_id": p, "day": d, "n": n} for c, p, d, n in batch.values()]}
-        doc = self._unwritten
+            doc = {"_id": f"{self._writer}|{self._seq:010d}", "writer": self._writer, "at": datetime.now(timezone.utc),
+                   "serves": [{"customer_id": c, "promotion_id": p, "day": d, "n": n} for c, p, d, n in batch.values()]}
+            self._unwritten = (doc, batch)
+        doc, batch = self._unwritten
         try:
             self._journal.insert_one(doc)
         except DuplicateKeyError:
             pass  # an earlier attempt did write it
         self._unwritten = None
-        serves = {f"{e['customer_id']}|{e['promotion_id']}|{e['day']}": (e["customer_id"], e["promotion_id"], e["day"], e["n"]) for e in doc["serves"]}
         with self._lock:
             self._seen[doc["_id"]] = doc["at"]
-            self._unfolded.append((doc["_id"], doc["at"], serves))
-        return len(serves)
+            self._unfolded.append((doc["_id"], doc["at"], batch))
+        return len(batch)
 
     def _learn_from_journal(self) -> None:
         """Take in the journal documents written since the lookback that this process has not counted yet."""
@@ -274,8 +275,13 @@ class ExposureLog:
             try:
                 self._counters.bulk_write([UpdateOne({"_id": day_document_id(c, d)}, {"$inc": increments, "$setOnInsert": {"customer_id": c, "day": d}},
                                                      upsert=True) for c, d, increments in chunk], ordered=False)
+            except BulkWriteError as exc:
+                failed = {error["index"] for error in exc.details.get("writeErrors", [])}
+                with self._lock:  # the rest of the unordered bulk was applied; the failed ones are retried at the next flush
+                    upserts.extend(upsert for i, upsert in enumerate(chunk) if i in failed)
+                raise
             except Exception:
-                with self._lock:  # retried at the next flush (an unordered bulk may have applied part: that part counts twice)
+                with self._lock:  # retried at the next flush (if part was applied before the connection broke, it counts twice)
                     upserts.extend(chunk)
                 raise
             if upserts and not everything:
@@ -295,8 +301,7 @@ class ExposureLog:
             return
         with self._flush_lock:
             self._write_journal()
-            self._fold_some(everything=True)
-            if self._unfolded:
+            while self._folding is not None or self._unfolded:  # a fold under way first, then the rest
                 self._fold_some(everything=True)
 
     def customer_ids(self) -> set[str]:
@@ -318,12 +323,17 @@ class ExposureLog:
                     del serves[key]
             if self._folding is not None:
                 self._folding[1][:] = [upsert for upsert in self._folding[1] if upsert[0] != customer_id]
+            if self._unwritten is not None:  # a journal document waiting for its insert to be retried
+                doc, serves = self._unwritten
+                doc["serves"] = [serve for serve in doc["serves"] if serve["customer_id"] != customer_id]
+                for key in [key for key in serves if key.startswith(prefix)]:
+                    del serves[key]
         return len(keys)
 
     def purge_before(self, day: datetime) -> int:
         """Drop counters of days before ``day`` (they no longer cap anything), journal documents included."""
         self._journal.delete_many({"at": {"$lt": day}})
-        return self._counters.delete_many({"day": {"$lt": f"{day:%Y-%m-%d}"}}).deleted_count
+        return self._counters.delete_many({"day": {"$lt": utc_day(day)}}).deleted_count
 
     def publish(self, customer_id: str, promotion_id: str, arm: str, sku: str | None, channel: str, now: datetime) -> None:
         """Send the exposure event without waiting for the broker; a failed delivery is counted and logged."""
