@@ -16,6 +16,7 @@ A missing or unknown key answers 401, a known key with too small a scope 403.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -48,6 +49,7 @@ class Scope(IntEnum):
             raise ValueError(f"unknown API key scope '{text.strip()}' (use read, write or admin)") from None
 
 
+@functools.lru_cache(maxsize=64)  # called on every authorized request; only configured keys get here
 def key_id(key: str) -> str:
     """A stable name for a key that is safe to store and log (audits): a short SHA-256 fingerprint, not the key."""
     return "key-" + hashlib.sha256(key.encode()).hexdigest()[:12]

@@ -48,6 +48,7 @@ class RequestMetrics:
         self.app = app
         self.histogram = histogram
         self.service = service
+        self._children: dict[tuple[str, str, int], Histogram] = {}  # labels() validates and locks on every call
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,4 +67,8 @@ class RequestMetrics:
             await self.app(scope, receive, send_with_status)
         finally:
             template = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.histogram.labels(self.service, template, scope["method"], str(status)).observe(time.perf_counter() - started)
+            key = (template, scope["method"], status)
+            child = self._children.get(key)
+            if child is None:
+                child = self._children[key] = self.histogram.labels(self.service, template, scope["method"], str(status))
+            child.observe(time.perf_counter() - started)

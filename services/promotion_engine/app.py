@@ -92,7 +92,7 @@ def create_app(settings: Settings, config: PromotionConfig | None = None, produc
     app.state.config = config
     install_api_keys(app, settings.api_keys.get_secret_value(), "promotion engine")
     _install_error_handlers(app)
-    for module in (health, promotions, recommendations, experiments, training, models, admin):
+    for module in (recommendations, health, promotions, experiments, training, models, admin):  # the hot route matched first
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(RequestMetrics, histogram=metrics.REQUEST_SECONDS, service=metrics.SERVICE)
