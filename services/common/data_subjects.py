@@ -37,8 +37,8 @@ from services.common.privacy import PREFIX
 
 CUSTOMER_ID_PATTERN = rf"^{PREFIX}[0-9a-f]{{24}}$"
 TOMBSTONE_PREFIX = "erased_"
-PROMOTION_FREQUENCY = "promotion_frequency"  # the promotion engine's per-customer, per-day serve counters (exposure_log.FREQUENCY)
-PROMOTION_FREQUENCY_JOURNAL = "promotion_frequency_journal"  # its recent serves, many customers a document (exposure_log.JOURNAL)
+PROMOTION_FREQUENCY = store.PROMOTION_FREQUENCY
+PROMOTION_FREQUENCY_JOURNAL = store.PROMOTION_FREQUENCY_JOURNAL
 
 ANONYMIZED = (store.ORDERS, store.RETURNS, store.EXPOSURES)
 DELETED = (store.CLICKS, PROMOTION_FREQUENCY)

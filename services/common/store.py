@@ -23,6 +23,8 @@ SALES_SUMMARY = "sales_summary"  # per day and per month × store × channel, fo
 ALERTS = "alerts"
 PRIVACY_AUDIT = "privacy_audit"
 PROMOTION_TRAINING = "promotion_training"  # one document, the promotion engine's training slot and status (promotion_engine/training.py)
+PROMOTION_FREQUENCY = "promotion_frequency"  # the promotion engine's serve counters, a document per customer and day (exposure_log)
+PROMOTION_FREQUENCY_JOURNAL = "promotion_frequency_journal"  # its recent serves, many customers a document (exposure_log)
 CLICK_TTL_INDEX = "clicks_retention_ttl"
 INDEX_OPTIONS_CONFLICT = 85
 
@@ -42,6 +44,9 @@ _INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict]]] = {
     DAILY_SALES: [([("day", ASCENDING)], {}), ([("sku", ASCENDING), ("store_id", ASCENDING), ("day", ASCENDING)], {}), _VERSIONED],
     SALES_SUMMARY: [_VERSIONED],
     ALERTS: [([("created_at", DESCENDING)], {})],
+    # erasure finds a customer's counters and journal entries; purges and the journal listing go by day / time
+    PROMOTION_FREQUENCY: [([("customer_id", ASCENDING)], {}), ([("day", ASCENDING)], {})],
+    PROMOTION_FREQUENCY_JOURNAL: [([("at", ASCENDING)], {}), ([("serves.customer_id", ASCENDING)], {})],
 }
 
 

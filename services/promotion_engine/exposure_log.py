@@ -50,14 +50,15 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from pymongo.database import Database
 
+from services.common import store
 from services.common.bus import EventProducer
 from services.common.events import exposure_to_bytes
 from services.promotion_engine import metrics
 
 log = logging.getLogger(__name__)
 
-FREQUENCY = "promotion_frequency"
-JOURNAL = "promotion_frequency_journal"
+FREQUENCY = store.PROMOTION_FREQUENCY
+JOURNAL = store.PROMOTION_FREQUENCY_JOURNAL
 JOURNAL_LOOKBACK_S = 10.0  # others' journal documents are listed this far back (slow inserts, small clock skew); none is folded sooner
 FOLD_AFTER_S = 30.0  # own journal documents are folded into the day documents once the oldest is this old (a customer served often: one upsert)
 FOLD_CHUNK = 200  # day-document upserts per flush while folding: the store's work spread, not one burst

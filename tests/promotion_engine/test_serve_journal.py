@@ -76,3 +76,13 @@ def test_shutdown_folds_everything_and_an_erased_customer_is_not_folded(db):
     log.fold_all()
     assert db[JOURNAL].count_documents({}) == 0
     assert {doc["customer_id"]: doc["counts"] for doc in db[FREQUENCY].find()} == {"cu_1": {"P-A": 2}}
+
+
+def test_the_counters_and_the_journal_are_indexed_for_erasure_and_purges(db):
+    """mongo-java-server scans either way; a real MongoDB must not scan the journal on every flush and erasure."""
+    from services.common.store import ensure_indexes
+
+    ensure_indexes(db)
+    keys = {name: [info["key"] for info in db[name].index_information().values()] for name in (FREQUENCY, JOURNAL)}
+    assert [("at", 1)] in keys[JOURNAL] and [("serves.customer_id", 1)] in keys[JOURNAL]
+    assert [("customer_id", 1)] in keys[FREQUENCY] and [("day", 1)] in keys[FREQUENCY]
