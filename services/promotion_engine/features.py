@@ -19,6 +19,7 @@ up to each exposure, so no row sees its own future). Where the data lives and ho
 from __future__ import annotations
 
 import bisect
+import heapq
 import logging
 import math
 import threading
@@ -291,6 +292,8 @@ class RecentClicks(Protocol):
 
     def customer_ids(self) -> list[str]: ...
 
+    def changed(self, now: datetime) -> set[str]: ...
+
 
 class ClickWindow:
     """The last ``minutes`` of clicks per customer, in memory; fed by a stream tail and a backfill.
@@ -305,6 +308,8 @@ class ClickWindow:
         self._seen: dict[str, datetime] = {}
         self._lock = threading.Lock()
         self._erased: dict[str, datetime] = {}  # customer -> erased at: older clicks re-read from the topic stay out
+        self._expiries: list[tuple[datetime, str]] = []  # heap: when a held click leaves the window, whose
+        self._touched: set[str] = set()  # customers with a click added since the last ``changed``
         self.added = 0
 
     def add(self, customer_id: str, click: ClickRecord, now: datetime | None = None) -> bool:
@@ -320,8 +325,23 @@ class ClickWindow:
             if click.event_id:
                 self._seen[click.event_id] = click.occurred_at
             self._clicks[customer_id].append(click)
+            heapq.heappush(self._expiries, (click.occurred_at + self.window, customer_id))
+            self._touched.add(customer_id)
             self.added += 1
         return True
+
+    def changed(self, now: datetime) -> set[str]:
+        """Customers whose recent activity changed since the last call: a click came in, or one left the window.
+
+        For the scorer thread: it re-scores them within a poll, instead of their next request missing the
+        score cache and paying the model call on the event loop. Erased customers are left out (unless
+        they clicked again since).
+        """
+        with self._lock:
+            changed, self._touched = self._touched, set()
+            while self._expiries and self._expiries[0][0] < now:
+                changed.add(heapq.heappop(self._expiries)[1])
+            return {customer_id for customer_id in changed if customer_id in self._clicks or customer_id not in self._erased}
 
     def activity(self, customer_id: str, now: datetime) -> RecentActivity:
         cutoff = now - self.window
@@ -386,6 +406,10 @@ class MongoRecentClicks:
     def customer_ids(self) -> list[str]:
         """None known ahead: clicks are read per request."""
         return []
+
+    def changed(self, now: datetime) -> set[str]:
+        """Nothing is scored ahead with per-request clicks."""
+        return set()
 
 
 # --- the feature table the uplift model reads --------------------------------------------------------

@@ -10,7 +10,8 @@ request reuses those scores when nothing they depend on has changed:
 - the same ``CustomerHistory`` summary (compared by value: a snapshot reload that changed nothing
   for the customer keeps their scores);
 - the same recent-click activity (a new click is scored inline at once: "clicks change the answer
-  within seconds" does not wait for this cache);
+  within seconds" does not wait for this cache; the scorer re-scores customers whose clicks changed
+  within a second, so usually their next request hits again);
 - the same promotion definition (``updated_at``), SKU, price, cost and category (the cache key of
   each pair);
 - at most ``ttl_s`` old (days since the last order is the one feature that moves with the clock).

@@ -47,6 +47,23 @@ def test_click_window_drops_duplicates_and_old_clicks():
     assert window.prune(T + timedelta(minutes=31)) == 1 and len(window) == 0
 
 
+def test_click_window_names_the_customers_whose_activity_changed_once_each():
+    """What the scorer re-scores each poll: a click in, or a click out of the window (not before), erased customers not."""
+    window = ClickWindow(minutes=30)
+    window.add("cu_a", ClickRecord(T, "view", "A", "e1"), now=T)
+    window.add("cu_b", ClickRecord(T + timedelta(minutes=10), "view", "B", "e2"), now=T + timedelta(minutes=10))
+    window.add("cu_gone", ClickRecord(T, "view", "C", "e3"), now=T)
+    window.forget("cu_gone", now=T + timedelta(minutes=10))
+    assert window.changed(T + timedelta(minutes=10)) == {"cu_a", "cu_b"}
+    assert window.changed(T + timedelta(minutes=20)) == set()
+    assert window.changed(T + timedelta(minutes=30)) == set()  # cu_a's click is still in the window at exactly 30 minutes
+    assert window.activity("cu_a", T + timedelta(minutes=30, seconds=1)).clicks == 0
+    assert window.changed(T + timedelta(minutes=30, seconds=1)) == {"cu_a"}
+    assert window.changed(T + timedelta(minutes=41)) == {"cu_b"}
+    window.add("cu_gone", ClickRecord(T + timedelta(minutes=42), "view", "C", "e4"), now=T + timedelta(minutes=42))
+    assert window.changed(T + timedelta(minutes=42)) == {"cu_gone"}  # erased, then clicked again: scored like anyone
+
+
 def test_incremental_margin_charges_the_discount_given_to_those_who_would_buy_anyway():
     econ = scoring.economics(np.array([0.5, 0.02]), np.array([0.01, 0.05]), np.array([1000.0, 1000.0]), np.array([500.0, 500.0]), np.array([200.0, 200.0]))
     # loyal buyer: 0.01 * (1000 - 200 - 500) - 0.5 * 200 = 3 - 100 = -97; persuadable: 0.05 * 300 - 0.02 * 200 = 11
