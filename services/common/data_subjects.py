@@ -37,11 +37,9 @@ from services.common.privacy import PREFIX
 
 CUSTOMER_ID_PATTERN = rf"^{PREFIX}[0-9a-f]{{24}}$"
 TOMBSTONE_PREFIX = "erased_"
-PROMOTION_FREQUENCY = store.PROMOTION_FREQUENCY
-PROMOTION_FREQUENCY_JOURNAL = store.PROMOTION_FREQUENCY_JOURNAL
 
 ANONYMIZED = (store.ORDERS, store.RETURNS, store.EXPOSURES)
-DELETED = (store.CLICKS, PROMOTION_FREQUENCY)
+DELETED = (store.CLICKS, store.PROMOTION_FREQUENCY)
 _VALID_ID = re.compile(CUSTOMER_ID_PATTERN)
 
 
@@ -77,8 +75,8 @@ def export_customer(db: Database, customer_id: str, actor: str) -> dict[str, lis
     the earlier audit records about them; the export is audited in turn."""
     _check(customer_id)
     held = {name: list(db[name].find({"customer_id": customer_id})) for name in (*ANONYMIZED, *DELETED)}
-    held[PROMOTION_FREQUENCY_JOURNAL] = [doc | {"serves": [serve for serve in doc["serves"] if serve["customer_id"] == customer_id]}
-                                         for doc in db[PROMOTION_FREQUENCY_JOURNAL].find({"serves.customer_id": customer_id})]
+    held[store.PROMOTION_FREQUENCY_JOURNAL] = [doc | {"serves": [serve for serve in doc["serves"] if serve["customer_id"] == customer_id]}
+                                         for doc in db[store.PROMOTION_FREQUENCY_JOURNAL].find({"serves.customer_id": customer_id})]
     held[store.PRIVACY_AUDIT] = list(db[store.PRIVACY_AUDIT].find({"subject_sha256": subject_hash(customer_id)}))
     _audit(db, "export", customer_id, actor, {"exported": {name: len(docs) for name, docs in held.items()}})
     return held
@@ -95,14 +93,14 @@ def erase_customer(db: Database, customer_id: str, actor: str) -> ErasureReport:
     anonymized = {name: db[name].update_many({"customer_id": customer_id}, {"$set": {"customer_id": tombstone}}).modified_count
                   for name in ANONYMIZED}
     deleted = {name: db[name].delete_many({"customer_id": customer_id}).deleted_count for name in DELETED}
-    deleted[PROMOTION_FREQUENCY_JOURNAL] = pull_journal_entries(db, customer_id)
+    deleted[store.PROMOTION_FREQUENCY_JOURNAL] = pull_journal_entries(db, customer_id)
     audit_id, at = _audit(db, "erase", customer_id, actor, {"anonymized": anonymized, "deleted": deleted})
     return ErasureReport(audit_id, subject_hash(customer_id), anonymized, deleted, at)
 
 
 def pull_journal_entries(db: Database, customer_id: str) -> int:
     """Remove the customer's entries from the engine's serve journal; returns how many journal documents held some."""
-    return db[PROMOTION_FREQUENCY_JOURNAL].update_many({"serves.customer_id": customer_id},
+    return db[store.PROMOTION_FREQUENCY_JOURNAL].update_many({"serves.customer_id": customer_id},
                                                        {"$pull": {"serves": {"customer_id": customer_id}}}).modified_count
 
 

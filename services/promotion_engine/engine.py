@@ -41,7 +41,7 @@ from services.promotion_engine.catalog import Catalog, StockView
 from services.promotion_engine.click_stream import ClickStreamTail
 from services.promotion_engine.config import PromotionConfig
 from services.promotion_engine.exceptions import NotFound
-from services.promotion_engine.exposure_log import FREQUENCY, ExposureLog, day_floor
+from services.promotion_engine.exposure_log import ExposureLog, day_floor
 from services.promotion_engine.features import ClickWindow, MongoRecentClicks, OrderHistory, RecentClicks
 from services.promotion_engine.promotions import PromotionStore
 from services.promotion_engine.recommender import Recommender
@@ -224,7 +224,7 @@ class Engine:
             if subject_hash(customer_id) in wanted:
                 with self.exposures.writes_held():
                     self.forget(customer_id)
-                    self.db[FREQUENCY].delete_many({"customer_id": customer_id})
+                    self.db[store.PROMOTION_FREQUENCY].delete_many({"customer_id": customer_id})
                     pull_journal_entries(self.db, customer_id)
                 log.info("erasure applied to this process's memory (subject %s…)", subject_hash(customer_id)[:12])
 

@@ -57,8 +57,6 @@ from services.promotion_engine import metrics
 
 log = logging.getLogger(__name__)
 
-FREQUENCY = store.PROMOTION_FREQUENCY
-JOURNAL = store.PROMOTION_FREQUENCY_JOURNAL
 JOURNAL_LOOKBACK_S = 10.0  # others' journal documents are listed this far back (slow inserts, small clock skew); none is folded sooner
 FOLD_AFTER_S = 30.0  # own journal documents are folded into the day documents once the oldest is this old (a customer served often: one upsert)
 FOLD_CHUNK = 200  # day-document upserts per flush while folding: the store's work spread, not one burst
@@ -91,8 +89,8 @@ def _counts(doc: dict) -> dict[str, int]:
 
 class ExposureLog:
     def __init__(self, db: Database, producer: EventProducer, write_behind: bool = False) -> None:
-        self._counters = db[FREQUENCY]
-        self._journal = db[JOURNAL]
+        self._counters = db[store.PROMOTION_FREQUENCY]
+        self._journal = db[store.PROMOTION_FREQUENCY_JOURNAL]
         self._producer = producer
         self._day = ""
         self._known: dict[str, int] = {}  # counter id -> serves this process knows of today (a lower bound)

@@ -19,8 +19,6 @@ from services.common.bus import EventProducer
 from services.common.data_subjects import (
     ANONYMIZED,
     DELETED,
-    PROMOTION_FREQUENCY,
-    PROMOTION_FREQUENCY_JOURNAL,
     TOMBSTONE_PREFIX,
     InvalidCustomerId,
     erase_customer,
@@ -31,7 +29,6 @@ from services.common.events import Click, PromotionExposed, ReturnReceived
 from services.common.settings import Settings
 from services.common.store import connect
 from services.data_consumer.main import run_consumer
-from services.promotion_engine.exposure_log import FREQUENCY, JOURNAL
 from tests.factories import order, product, restock, shop_store
 from tests.privacy.conftest import ALICE, BOB
 from tests.waiting import wait_for
@@ -70,8 +67,8 @@ def stored(consumer_settings: Settings) -> Iterator[tuple[Database, EventProduce
         counts = {store.ORDERS: 3, store.RETURNS: 1, store.CLICKS: 3, store.EXPOSURES: 2}
         wait_for(lambda: all(db[name].count_documents({}) == n for name, n in counts.items()), f"the consumer to store {counts}")
         wait_for(lambda: _rolled_up(db) == (6, 1), "the sales and the return to reach the daily rollups")  # written after the events, as the consumer runs on
-        db[FREQUENCY].insert_one({"_id": f"{ALICE}|{NOW:%Y-%m-%d}", "customer_id": ALICE, "day": f"{NOW:%Y-%m-%d}", "counts": {"P1": 1}})
-        db[JOURNAL].insert_one({"_id": "host:1:0|0000000001", "writer": "host:1:0", "at": NOW,
+        db[store.PROMOTION_FREQUENCY].insert_one({"_id": f"{ALICE}|{NOW:%Y-%m-%d}", "customer_id": ALICE, "day": f"{NOW:%Y-%m-%d}", "counts": {"P1": 1}})
+        db[store.PROMOTION_FREQUENCY_JOURNAL].insert_one({"_id": "host:1:0|0000000001", "writer": "host:1:0", "at": NOW,
                                 "serves": [{"customer_id": c, "promotion_id": "P1", "day": f"{NOW:%Y-%m-%d}", "n": 1} for c in (ALICE, BOB)]})
         try:
             yield db, producer
@@ -89,17 +86,13 @@ def _snapshot(db: Database) -> dict[str, list[dict]]:
     return {name: sorted(db[name].find(), key=lambda d: str(d["_id"])) for name in (store.STOCK, store.STOCK_LEDGER, store.DAILY_SALES)}
 
 
-def test_the_engines_counter_collection_is_the_one_erasure_covers() -> None:
-    assert (PROMOTION_FREQUENCY, PROMOTION_FREQUENCY_JOURNAL) == (FREQUENCY, JOURNAL)
-
-
 def test_export_holds_the_customers_documents_and_nothing_of_anyone_else(stored) -> None:
     db, _ = stored
     held = export_customer(db, ALICE, "key-test")
     assert {name: len(docs) for name, docs in held.items()} == {
-        store.ORDERS: 2, store.RETURNS: 1, store.EXPOSURES: 1, store.CLICKS: 2, PROMOTION_FREQUENCY: 1, PROMOTION_FREQUENCY_JOURNAL: 1,
+        store.ORDERS: 2, store.RETURNS: 1, store.EXPOSURES: 1, store.CLICKS: 2, store.PROMOTION_FREQUENCY: 1, store.PROMOTION_FREQUENCY_JOURNAL: 1,
         store.PRIVACY_AUDIT: 0}
-    assert [serve["customer_id"] for serve in held[PROMOTION_FREQUENCY_JOURNAL][0]["serves"]] == [ALICE]  # not Bob's entry of the same document
+    assert [serve["customer_id"] for serve in held[store.PROMOTION_FREQUENCY_JOURNAL][0]["serves"]] == [ALICE]  # not Bob's entry of the same document
     assert all(doc["customer_id"] == ALICE for name in (*ANONYMIZED, *DELETED) for doc in held[name])
     assert sorted(line["quantity"] for doc in held[store.ORDERS] for line in doc["lines"]) == [1, 2]
     audit = db[store.PRIVACY_AUDIT].find_one({"action": "export"})
@@ -114,8 +107,8 @@ def test_erasure_anonymizes_and_deletes_across_collections_and_leaves_stock_and_
     report = erase_customer(db, ALICE, "key-test")
 
     assert report.anonymized == {store.ORDERS: 2, store.RETURNS: 1, store.EXPOSURES: 1}
-    assert report.deleted == {store.CLICKS: 2, PROMOTION_FREQUENCY: 1, PROMOTION_FREQUENCY_JOURNAL: 1}
-    assert [serve["customer_id"] for serve in db[JOURNAL].find_one()["serves"]] == [BOB]
+    assert report.deleted == {store.CLICKS: 2, store.PROMOTION_FREQUENCY: 1, store.PROMOTION_FREQUENCY_JOURNAL: 1}
+    assert [serve["customer_id"] for serve in db[store.PROMOTION_FREQUENCY_JOURNAL].find_one()["serves"]] == [BOB]
     assert all(db[name].count_documents({"customer_id": ALICE}) == 0 for name in (*ANONYMIZED, *DELETED))
     tombstones = {doc["customer_id"] for name in ANONYMIZED for doc in db[name].find({"customer_id": {"$ne": BOB}})}
     assert len(tombstones) == 1 and next(iter(tombstones)).startswith(TOMBSTONE_PREFIX)  # one per erasure: the records still belong together
@@ -130,7 +123,7 @@ def test_erasure_anonymizes_and_deletes_across_collections_and_leaves_stock_and_
     assert ALICE not in str(audit) and next(iter(tombstones)) not in str(audit)  # the audit must not re-link the tombstone
 
     after = export_customer(db, ALICE, "key-test")
-    assert all(not after[name] for name in (*ANONYMIZED, *DELETED, PROMOTION_FREQUENCY_JOURNAL))
+    assert all(not after[name] for name in (*ANONYMIZED, *DELETED, store.PROMOTION_FREQUENCY_JOURNAL))
     assert [doc["action"] for doc in after[store.PRIVACY_AUDIT]] == ["erase"]
 
 

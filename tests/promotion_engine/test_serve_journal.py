@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from services.promotion_engine import exposure_log
-from services.promotion_engine.exposure_log import FREQUENCY, JOURNAL, ExposureLog, day_document_id
+from services.common.store import PROMOTION_FREQUENCY as FREQUENCY, PROMOTION_FREQUENCY_JOURNAL as JOURNAL, ensure_indexes
+from services.promotion_engine.exposure_log import ExposureLog, day_document_id
 from tests.promotion_engine.conftest import NOW
 
 DAY = f"{NOW:%Y-%m-%d}"
@@ -80,8 +81,6 @@ def test_shutdown_folds_everything_and_an_erased_customer_is_not_folded(db):
 
 def test_the_counters_and_the_journal_are_indexed_for_erasure_and_purges(db):
     """mongo-java-server scans either way; a real MongoDB must not scan the journal on every flush and erasure."""
-    from services.common.store import ensure_indexes
-
     ensure_indexes(db)
     keys = {name: [info["key"] for info in db[name].index_information().values()] for name in (FREQUENCY, JOURNAL)}
     assert [("at", 1)] in keys[JOURNAL] and [("serves.customer_id", 1)] in keys[JOURNAL]
