@@ -197,7 +197,8 @@ _IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
 
 
 def _is_identifier(value: str) -> bool:
-    return len(value) <= 64 and _IDENTIFIER.match(value) is not None
+    # fullmatch: with ``match`` the pattern's ``$`` also matches before a final newline, which JSON would need escaped
+    return len(value) <= 64 and _IDENTIFIER.fullmatch(value) is not None
 
 
 def exposure_to_bytes(event_id: UUID, occurred_at: datetime, channel: str, customer_id: str, promotion_id: str, arm: str, sku: str | None) -> bytes:

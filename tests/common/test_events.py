@@ -27,7 +27,7 @@ def test_exposure_bytes_are_the_models_bytes(at, channel, customer_id, promotion
 
 @pytest.mark.parametrize("change", [
     {"customer_id": 'cu_"quoted"'}, {"sku": "x" * 65}, {"arm": "both"}, {"channel": "fax"},
-    {"at": datetime(2026, 1, 1)}, {"promotion_id": ""},
+    {"at": datetime(2026, 1, 1)}, {"promotion_id": ""}, {"customer_id": "cu_1\n"}, {"sku": "SKU-1\n"},
 ])
 def test_what_the_fast_path_cannot_vouch_for_is_refused_by_the_model(change) -> None:
     args = dict(zip(("at", "channel", "customer_id", "promotion_id", "arm", "sku"), CASES[0])) | change
