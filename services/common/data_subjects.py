@@ -66,7 +66,7 @@ def subject_hash(customer_id: str) -> str:
 
 
 def _check(customer_id: str) -> None:
-    if not _VALID_ID.match(customer_id):
+    if not _VALID_ID.fullmatch(customer_id):  # not match: its $ would also accept a final newline
         raise InvalidCustomerId()
 
 
@@ -76,7 +76,7 @@ def export_customer(db: Database, customer_id: str, actor: str) -> dict[str, lis
     _check(customer_id)
     held = {name: list(db[name].find({"customer_id": customer_id})) for name in (*ANONYMIZED, *DELETED)}
     held[store.PROMOTION_FREQUENCY_JOURNAL] = [doc | {"serves": [serve for serve in doc["serves"] if serve["customer_id"] == customer_id]}
-                                         for doc in db[store.PROMOTION_FREQUENCY_JOURNAL].find({"serves.customer_id": customer_id})]
+                                               for doc in db[store.PROMOTION_FREQUENCY_JOURNAL].find({"serves.customer_id": customer_id})]
     held[store.PRIVACY_AUDIT] = list(db[store.PRIVACY_AUDIT].find({"subject_sha256": subject_hash(customer_id)}))
     _audit(db, "export", customer_id, actor, {"exported": {name: len(docs) for name, docs in held.items()}})
     return held
@@ -101,7 +101,7 @@ def erase_customer(db: Database, customer_id: str, actor: str) -> ErasureReport:
 def pull_journal_entries(db: Database, customer_id: str) -> int:
     """Remove the customer's entries from the engine's serve journal; returns how many journal documents held some."""
     return db[store.PROMOTION_FREQUENCY_JOURNAL].update_many({"serves.customer_id": customer_id},
-                                                       {"$pull": {"serves": {"customer_id": customer_id}}}).modified_count
+                                                             {"$pull": {"serves": {"customer_id": customer_id}}}).modified_count
 
 
 def _audit(db: Database, action: str, customer_id: str, actor: str, counts: dict[str, dict[str, int]]) -> tuple[str, datetime]:

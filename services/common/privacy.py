@@ -15,7 +15,7 @@ _PSEUDONYM = re.compile(r"^cu_[0-9a-f]{24}$")
 
 def pseudonymize(raw_identifier: str, key: str) -> str:
     """A stable 24-hex-char pseudonym; ids that already are one pass through unchanged."""
-    if _PSEUDONYM.match(raw_identifier):
+    if _PSEUDONYM.fullmatch(raw_identifier):  # not match: its $ would also accept a final newline
         return raw_identifier
     digest = hmac.new(key.encode(), raw_identifier.strip().lower().encode(), hashlib.sha256).hexdigest()
     return PREFIX + digest[:24]

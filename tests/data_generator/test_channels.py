@@ -96,6 +96,12 @@ def test_raw_identifier_resembling_a_pseudonym_is_hashed_not_passed_through():
     assert "bob" not in event_to_bytes(order).decode()
 
 
+def test_a_pseudonym_with_a_trailing_newline_is_hashed_not_passed_through():
+    pseudonym = pseudonymize("alice@example.com", KEY)
+    assert pseudonymize(pseudonym, KEY) == pseudonym
+    assert pseudonymize(pseudonym + "\n", KEY) != pseudonym + "\n"
+
+
 # --- store POS ---------------------------------------------------------------------------------
 
 def test_pos_receipt_in_local_time_becomes_a_utc_order_with_a_pseudonymous_card():

@@ -152,7 +152,7 @@ def test_erasing_an_unknown_customer_succeeds_with_zero_counts_and_is_audited(li
     db.client.drop_database(db.name)
 
 
-@pytest.mark.parametrize("bad", ["cu_1", "CU_" + "a" * 24, "cu_" + "A" * 24, "cu_" + "a" * 25, "alice@example.com", ""])
+@pytest.mark.parametrize("bad", ["cu_1", "CU_" + "a" * 24, "cu_" + "A" * 24, "cu_" + "a" * 25, "cu_" + "a" * 24 + "\n", "alice@example.com", ""])
 def test_a_malformed_customer_id_is_refused_before_touching_the_store(bad: str) -> None:
     with pytest.raises(InvalidCustomerId, match="24 lowercase hex"):
         erase_customer(None, bad, "key-test")  # type: ignore[arg-type]
