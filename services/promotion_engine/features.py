@@ -363,6 +363,10 @@ class ClickWindow:
                     del self._clicks[customer_id]
             self._seen = {event_id: at for event_id, at in self._seen.items() if at >= cutoff}
             self._erased = {customer_id: at for customer_id, at in self._erased.items() if at >= cutoff}
+            # what ``changed`` would report stays bounded when nobody asks (no scorer: SHELFCAST_PROMOTION_SCORE_TTL_S=0)
+            while self._expiries and self._expiries[0][0] < cutoff:  # left the window over a window ago
+                heapq.heappop(self._expiries)
+            self._touched &= self._clicks.keys()
         return dropped
 
     def forget(self, customer_id: str, now: datetime | None = None) -> int:

@@ -64,6 +64,16 @@ def test_click_window_names_the_customers_whose_activity_changed_once_each():
     assert window.changed(T + timedelta(minutes=42)) == {"cu_gone"}  # erased, then clicked again: scored like anyone
 
 
+def test_click_window_changes_nobody_asks_for_do_not_pile_up():
+    """Without a scorer nothing calls ``changed``: pruning forgets changes older than the window twice over."""
+    window = ClickWindow(minutes=30)
+    for i in range(100):
+        window.add(f"cu_{i}", ClickRecord(T, "view", "A", f"e{i}"), now=T)
+    window.add("cu_new", ClickRecord(T + timedelta(minutes=61), "view", "B", "e-new"), now=T + timedelta(minutes=61))
+    window.prune(T + timedelta(minutes=61))
+    assert window.changed(T + timedelta(minutes=61)) == {"cu_new"}
+
+
 def test_incremental_margin_charges_the_discount_given_to_those_who_would_buy_anyway():
     econ = scoring.economics(np.array([0.5, 0.02]), np.array([0.01, 0.05]), np.array([1000.0, 1000.0]), np.array([500.0, 500.0]), np.array([200.0, 200.0]))
     # loyal buyer: 0.01 * (1000 - 200 - 500) - 0.5 * 200 = 3 - 100 = -97; persuadable: 0.05 * 300 - 0.02 * 200 = 11
