@@ -28,7 +28,7 @@ def artifacts_dir() -> Path:
 @pytest.fixture(scope="session")
 def live_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """Kafka + mongo-java-server started once for the whole test session."""
-    from services.common.embedded import EmbeddedStack
+    from services.devstack import EmbeddedStack
 
     base = load_settings()
     stack = EmbeddedStack(base, run_dir=tmp_path_factory.mktemp("stack"))

@@ -77,7 +77,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 @_one_line_errors
 def _ingest(args: argparse.Namespace) -> int:
-    from services.data_consumer.bench import bench_ingest
+    from services.benchmarks.ingest import bench_ingest
 
     result = bench_ingest(load_settings(), args.events, rate=args.rate, consumers=args.consumers)
     _report(result, args.json)
@@ -92,11 +92,11 @@ def _api(args: argparse.Namespace) -> int:
     if args.workers is not None and (args.service != "promotions" or args.url):
         raise ValueError("--workers applies to the self-contained promotions bench only")
     if args.service == "forecast":
-        from services.forecast_service.bench import run_forecast_bench
+        from services.benchmarks.forecast_api import run_forecast_bench
 
         result = run_forecast_bench(settings, args.requests, args.concurrency, url=args.url, api_key=api_key, progress=not args.json)
     else:
-        from services.promotion_engine.api_bench import run_promotions_bench
+        from services.benchmarks.promotion_api import run_promotions_bench
 
         result = run_promotions_bench(settings, args.requests, args.concurrency, url=args.url, api_key=api_key, progress=not args.json,
                                       workers=args.workers)
@@ -106,7 +106,7 @@ def _api(args: argparse.Namespace) -> int:
 
 @_one_line_errors
 def _dashboard(args: argparse.Namespace) -> int:
-    from services.dashboard.bench import run_dashboard_bench
+    from services.benchmarks.dashboard import run_dashboard_bench
 
     result = run_dashboard_bench(load_settings(), args.orders, args.days, args.repeats, progress=not args.json)
     _report(result, args.json)
@@ -125,7 +125,7 @@ def _report(result: dict, only_json: bool) -> None:
 @_one_line_errors
 def _soak(args: argparse.Namespace) -> int:
     """Exit 1 if anything was lost or applied twice, so a scripted soak fails loudly."""
-    from services.data_consumer.soak import bench_soak
+    from services.benchmarks.soak import bench_soak
 
     result = bench_soak(load_settings(), args.rate, args.duration, seed=args.seed, progress=not args.json)
     _report(result, args.json)

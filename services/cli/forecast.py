@@ -15,15 +15,15 @@ from typing import Any
 # slower. libgomp reads this once when xgboost is first imported, so it must be set before.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from services.forecast_service.backtest import BASELINES, backtest, rolling_cutoffs  # noqa: E402
-from services.forecast_service.csv_io import (  # noqa: E402
+from services.forecast_service.model.backtest import BASELINES, backtest, rolling_cutoffs  # noqa: E402
+from services.forecast_service.model.csv_io import (  # noqa: E402
     parse_columns,
     read_history_csv,
     write_forecast_csv,
 )
-from services.forecast_service.dates import parse_day  # noqa: E402
-from services.forecast_service.errors import ForecastError, ForecastInputError  # noqa: E402
-from services.forecast_service.model import DemandForecaster  # noqa: E402
+from services.forecast_service.model.dates import parse_day  # noqa: E402
+from services.forecast_service.model.errors import ForecastError, ForecastInputError  # noqa: E402
+from services.forecast_service.model.forecaster import DemandForecaster  # noqa: E402
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2

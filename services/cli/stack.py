@@ -5,8 +5,8 @@ import argparse
 import sys
 import time
 
-from services.common.embedded import EmbeddedStack
-from services.common.embedded.jars import EmbeddedStackError, ensure_jars
+from services.devstack import EmbeddedStack
+from services.devstack.jars import EmbeddedStackError, ensure_jars
 from services.common.settings import load_settings
 
 

@@ -15,9 +15,9 @@ import subprocess
 import sys
 import threading
 
-from services.common.embedded import EmbeddedStack
-from services.common.embedded.jars import EmbeddedStackError
-from services.common.embedded.service import service_env
+from services.devstack import EmbeddedStack
+from services.devstack.jars import EmbeddedStackError
+from services.devstack.service import service_env
 from services.common.settings import Settings, load_settings
 
 SERVICES = (

@@ -11,15 +11,15 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from services.promotion_engine.benchmark_uplift import run_synthetic_evaluation
-from services.promotion_engine.csv_io import (
+from services.benchmarks.uplift import run_synthetic_evaluation
+from services.promotion_engine.uplift.csv_io import (
     parse_drop_cols,
     read_scoring_csv,
     read_test_csv,
     read_training_csv,
 )
-from services.promotion_engine.errors import UpliftError
-from services.promotion_engine.learners import (
+from services.promotion_engine.uplift.errors import UpliftError
+from services.promotion_engine.uplift.learners import (
     LEARNERS,
     compare_learners,
     make_learner,
@@ -147,7 +147,7 @@ def _benchmark(args: argparse.Namespace) -> int:
 
 
 def _policy(args: argparse.Namespace) -> int:
-    from services.promotion_engine.policy_eval import evaluate_policies
+    from services.benchmarks.policy import evaluate_policies
 
     try:
         result = evaluate_policies(args.customers, args.seed, args.k, args.days, args.pairs,

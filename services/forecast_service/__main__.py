@@ -5,7 +5,7 @@ import uvicorn
 
 from services.common.logs import configure_logging
 from services.common.settings import exits_on_invalid_settings, get_settings
-from services.forecast_service.app import create_app
+from services.forecast_service.api.app import create_app
 
 
 @exits_on_invalid_settings("forecast service")

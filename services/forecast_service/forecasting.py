@@ -14,10 +14,10 @@ from pymongo.database import Database
 from services.common import store
 from services.forecast_service import reorder as reorder_rules
 from services.forecast_service import what_if as scenarios
-from services.forecast_service.errors import ForecastInputError
+from services.forecast_service.model.errors import ForecastInputError
 from services.forecast_service.sales_history import daily_price_and_units, on_hand, product
 from services.forecast_service.serving import ForecastTable
-from services.forecast_service.service_errors import UnknownEntityError
+from services.forecast_service.errors import UnknownEntityError
 from services.forecast_service.shelf_space import allocate_shelf_space, facings_factor
 
 

@@ -17,8 +17,8 @@ from typing import Any
 from pymongo import DESCENDING
 from pymongo.database import Database
 
-from services.forecast_service.model import DemandForecaster
-from services.forecast_service.service_errors import UnknownEntityError
+from services.forecast_service.model.forecaster import DemandForecaster
+from services.forecast_service.errors import UnknownEntityError
 
 COLLECTION = "forecast_models"
 METRIC_NAMES = ("smape", "wape", "mase", "coverage", "baseline_smape")

@@ -24,7 +24,7 @@ from services.common.events import MAX_QUANTITY, Channel, Identifier, OrderLine,
 from services.common.privacy import pseudonymize
 from services.common.timestamps import to_utc
 from services.forecast_service.sales_history import known_ids, today_utc
-from services.forecast_service.service_errors import PublishFailedError, RecordsRejectedError
+from services.forecast_service.errors import PublishFailedError, RecordsRejectedError
 
 MAX_RECORDS = 10_000
 ACK_TIMEOUT_S = 30.0

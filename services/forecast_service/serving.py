@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from services.forecast_service.model import DemandForecaster
+from services.forecast_service.model.forecaster import DemandForecaster
 from services.forecast_service.sales_history import SERIES_KEYS
-from services.forecast_service.service_errors import NoActiveModelError
+from services.forecast_service.errors import NoActiveModelError
 
 log = logging.getLogger(__name__)
 

@@ -24,12 +24,12 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from services.forecast_service.backtest import backtest, is_not_worse, score_model
-from services.forecast_service.errors import ForecastError, InsufficientHistoryError
-from services.forecast_service.model import DemandForecaster
+from services.forecast_service.model.backtest import backtest, is_not_worse, score_model
+from services.forecast_service.model.errors import ForecastError, InsufficientHistoryError
+from services.forecast_service.model.forecaster import DemandForecaster
 from services.forecast_service.model_registry import flat_metrics
 from services.forecast_service.sales_history import DATE_COL, SERIES_KEYS, TARGET
-from services.forecast_service.service_errors import NotEnoughDataError, TrainingInProgressError
+from services.forecast_service.errors import NotEnoughDataError, TrainingInProgressError
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ import uvicorn  # noqa: E402
 from services.common.logs import configure_logging  # noqa: E402
 from services.common.settings import exits_on_invalid_settings, get_settings  # noqa: E402
 from services.promotion_engine.config import load_promotion_config  # noqa: E402
-from services.promotion_engine.workers import APP, serve  # noqa: E402
+from services.promotion_engine.api.workers import APP, serve  # noqa: E402
 
 
 @exits_on_invalid_settings("promotion engine")

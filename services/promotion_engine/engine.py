@@ -40,7 +40,7 @@ from services.promotion_engine import metrics
 from services.promotion_engine.catalog import Catalog, StockView
 from services.promotion_engine.click_stream import ClickStreamTail
 from services.promotion_engine.config import PromotionConfig
-from services.promotion_engine.exceptions import NotFound
+from services.promotion_engine.errors import NotFound
 from services.promotion_engine.exposure_log import ExposureLog, day_floor
 from services.promotion_engine.features import ClickWindow, MongoRecentClicks, OrderHistory, RecentClicks
 from services.promotion_engine.promotions import PromotionStore

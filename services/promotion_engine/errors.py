@@ -1,13 +1,36 @@
-"""Typed errors of the uplift core, so the CLI and the HTTP edge can map them to exit 2 / 4xx."""
+"""Typed errors of the serving side (promotions, recommendations, experiments, training).
+
+Domain modules raise these and know nothing of HTTP; ``app.py`` maps each class to one status
+code. The uplift core's own errors live in ``errors.py`` (``UpliftInputError`` and friends).
+"""
+from __future__ import annotations
 
 
-class UpliftError(Exception):
-    """Base of every error the uplift core raises on purpose."""
+class PromotionEngineError(Exception):
+    """Base of every error the serving side raises on purpose; ``str()`` is the user-facing reason."""
 
 
-class UpliftInputError(UpliftError, ValueError):
-    """The caller's data cannot be used as given; the message names the column or file at fault."""
+class NotFound(PromotionEngineError):
+    """The named thing (promotion, model version) does not exist: 404."""
 
 
-class UpliftModelError(UpliftError):
-    """A learner is used before fitting, or a saved learner cannot be read back."""
+class Conflict(PromotionEngineError):
+    """The request is valid but clashes with the current state (duplicate id, training already running): 409."""
+
+
+class InvalidField(PromotionEngineError):
+    """One field of a request is unusable for a reason a schema cannot know (unknown SKU, amount above price): 422.
+
+    ``field`` is the field's name as the client sent it and ``location`` where it was sent
+    (``body``, ``query``, ``path``), so the answer can point at it as FastAPI's own 422s do.
+    """
+
+    def __init__(self, field: str, message: str, location: str = "body") -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+        self.location = location
+
+
+class TrainingDataError(PromotionEngineError):
+    """The exposures and outcomes cannot train a model (an arm is empty, too few rows): 409."""

@@ -36,7 +36,7 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.promotion_engine.catalog import Catalog, TTLValue
-from services.promotion_engine.exceptions import Conflict, InvalidField, NotFound
+from services.promotion_engine.errors import Conflict, InvalidField, NotFound
 from services.promotion_engine.schemas import PromotionIn
 
 COLLECTION = "promotions"

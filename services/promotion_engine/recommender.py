@@ -37,8 +37,8 @@ from services.promotion_engine import metrics, scoring
 from services.promotion_engine.assignment import CONTROL, TREATMENT, arm_for
 from services.promotion_engine.catalog import NO_STOCK, Catalog, Product, StockLevel, StockView
 from services.promotion_engine.config import PromotionConfig
-from services.promotion_engine.errors import UpliftError
-from services.promotion_engine.exceptions import InvalidField
+from services.promotion_engine.uplift.errors import UpliftError
+from services.promotion_engine.errors import InvalidField
 from services.promotion_engine.exposure_log import ExposureLog
 from services.promotion_engine.features import (CANDIDATE_COLUMNS, CUSTOMER_COLUMNS, FEATURE_COLUMNS, NO_ACTIVITY, CandidateFacts, CustomerHistory,
                                                 MongoRecentClicks, OrderHistory, RecentActivity, RecentClicks, candidate_vector, customer_vector)

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 from pymongo.database import Database
 
-from services.promotion_engine.errors import UpliftModelError
-from services.promotion_engine.exceptions import NotFound
-from services.promotion_engine.learners import UpliftLearner, load_learner
+from services.promotion_engine.uplift.errors import UpliftModelError
+from services.promotion_engine.errors import NotFound
+from services.promotion_engine.uplift.learners import UpliftLearner, load_learner
 
 log = logging.getLogger(__name__)
 

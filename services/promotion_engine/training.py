@@ -44,12 +44,12 @@ from services.common import store
 from services.promotion_engine import metrics
 from services.promotion_engine.catalog import Catalog
 from services.promotion_engine.config import PromotionConfig
-from services.promotion_engine.errors import UpliftInputError
-from services.promotion_engine.evaluation import auuc, qini_chart_points, qini_coefficient, uplift_at_k
-from services.promotion_engine.exceptions import Conflict, TrainingDataError
+from services.promotion_engine.uplift.errors import UpliftInputError
+from services.promotion_engine.uplift.evaluation import auuc, qini_chart_points, qini_coefficient, uplift_at_k
+from services.promotion_engine.errors import Conflict, TrainingDataError
 from services.promotion_engine.features import (FEATURE_COLUMNS, ORDER_PROJECTION, CandidateFacts, candidate_vector, click_record,
                                                 customer_vector, history_before, summarize_clicks)
-from services.promotion_engine.learners import make_learner, select_learner
+from services.promotion_engine.uplift.learners import make_learner, select_learner
 from services.promotion_engine.promotions import COLLECTION as PROMOTIONS, Promotion
 from services.promotion_engine.registry import ModelRegistry, version_name
 

@@ -108,7 +108,7 @@ def app_settings(live_settings: Settings, tmp_path_factory: pytest.TempPathFacto
 @pytest.fixture(scope="session")
 def dashboard_app(app_settings: Settings) -> Iterator[Dash]:
     """Dev mode (no login), fast refresh, and both APIs pointed at a port nobody listens on."""
-    from services.common.embedded.process import free_port
+    from services.devstack.process import free_port
     from services.dashboard.app import create_app
     from services.dashboard.config import load_config
     from services.dashboard.context import EXTENSION

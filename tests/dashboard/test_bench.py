@@ -11,7 +11,7 @@ import pytest
 from pymongo.database import Database
 
 from services.common import store
-from services.dashboard.bench import bench_pages, fill_database, run_dashboard_bench
+from services.benchmarks.dashboard import bench_pages, fill_database, run_dashboard_bench
 from services.dashboard.data import DashboardData
 from services.dashboard.filters import Filters
 from services.data_consumer.rollups import new_summary_document

@@ -18,7 +18,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from werkzeug.serving import make_server
 
 from services.common import store
-from services.common.embedded.process import free_port
+from services.devstack.process import free_port
 from services.common.settings import Settings
 from services.common.store import connect, ensure_indexes
 from services.data_consumer.main import run_consumer

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from services.common.bus import ensure_topics
 from services.common.settings import Settings
 from services.common.store import connect
-from services.forecast_service.app import create_app
+from services.forecast_service.api.app import create_app
 from services.forecast_service.training import TrainingConfig
 from tests.forecast_service import sales_data
 

@@ -12,8 +12,8 @@ import pytest
 import uvicorn
 
 from services.common import store
-from services.forecast_service.app import create_app
-from services.forecast_service.bench import bench_forecast_api
+from services.forecast_service.api.app import create_app
+from services.benchmarks.forecast_api import bench_forecast_api
 from tests.forecast_service.conftest import READ, TRAINING
 
 
@@ -67,7 +67,7 @@ def test_cli_bench_api_against_a_running_service_reads_its_skus_and_stores(serve
 
 def test_seeded_bench_history_has_the_consumers_rollup_shape(live_settings) -> None:
     from services.common.store import connect
-    from services.forecast_service.bench import seed_bench_history
+    from services.benchmarks.forecast_api import seed_bench_history
 
     db = connect(live_settings.mongo_uri, f"bench_seed_{uuid.uuid4().hex[:8]}")
     skus, stores = seed_bench_history(db, skus=3, stores=2, days=20)

@@ -5,8 +5,8 @@ import threading
 
 import pytest
 
-from services.forecast_service.errors import InsufficientHistoryError
-from services.forecast_service.service_errors import TrainingInProgressError
+from services.forecast_service.model.errors import InsufficientHistoryError
+from services.forecast_service.errors import TrainingInProgressError
 from services.forecast_service.training import TrainingJobs
 
 

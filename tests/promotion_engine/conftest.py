@@ -21,7 +21,7 @@ from services.common.bus import ensure_topics
 from services.common.events import PromotionExposed, parse_event
 from services.common.settings import Settings
 from services.common.store import connect
-from services.promotion_engine.app import create_app
+from services.promotion_engine.api.app import create_app
 from services.promotion_engine.config import PromotionConfig
 from tests.topic_reading import read_records
 

@@ -101,7 +101,7 @@ def test_bench_reports_throughput_latency_and_errors_against_a_live_server():
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from services.promotion_engine.bench import bench_recommendations
+    from services.benchmarks.promotion_shop import bench_recommendations
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802

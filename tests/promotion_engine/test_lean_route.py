@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from services.common.api_auth import install_api_keys, require_scope
 from services.common.events import IDENTIFIER_PATTERN, Channel
-from services.promotion_engine.lean_route import LeanRoute
-from services.promotion_engine.routes.recommendations import router as recommendations_router
+from services.promotion_engine.api.lean_route import LeanRoute
+from services.promotion_engine.api.routes.recommendations import router as recommendations_router
 
 
 async def echo(request: Request,

@@ -16,7 +16,7 @@ from pymongo.database import Database
 
 from services.common import store
 from services.promotion_engine.catalog import Catalog
-from services.promotion_engine.exceptions import Conflict
+from services.promotion_engine.errors import Conflict
 from services.promotion_engine.registry import VERSIONS, ModelRegistry
 from services.promotion_engine.training import CURRENT, STALE_AFTER, Progress, Trainer, TrainingStatus
 from tests.promotion_engine.conftest import WAIT_S, add_product, make_config, set_stock

@@ -11,7 +11,7 @@ import httpx
 
 from services.common import store
 from services.common.data_subjects import subject_hash
-from services.common.embedded.service import ServiceProcess, service_env
+from services.devstack.service import ServiceProcess, service_env
 from services.common.settings import Settings
 from services.common.store import PROMOTION_FREQUENCY as FREQUENCY
 from tests.promotion_engine.conftest import NOW, add_order, add_product, create_promotion, promoted, set_stock

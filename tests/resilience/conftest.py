@@ -9,7 +9,7 @@ from kafka import KafkaAdminClient, TopicPartition
 
 from services.common.bus import EventProducer
 from services.common.settings import Settings
-from services.data_consumer.bench import consumer_env
+from services.benchmarks.ingest import consumer_env
 from tests.consumer_fixtures import db, producer, settings  # noqa: F401 (fixtures, used by name)
 from tests.factories import product, restock, shop_store
 

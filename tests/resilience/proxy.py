@@ -10,7 +10,7 @@ import socket
 import struct
 import threading
 
-from services.common.embedded.process import free_port
+from services.devstack.process import free_port
 
 ACCEPT_POLL_S = 0.2
 

@@ -15,8 +15,8 @@ import pytest
 
 from services.common import store
 from services.common.bus import EventProducer, ensure_topics
-from services.common.embedded.jars import ensure_jars
-from services.common.embedded.kafka import EmbeddedKafka
+from services.devstack.jars import ensure_jars
+from services.devstack.kafka import EmbeddedKafka
 from services.common.settings import Settings
 from tests.waiting import wait_for
 from tests.factories import order

@@ -19,10 +19,10 @@ from pydantic import SecretStr
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from services.common.embedded.process import free_port
+from services.devstack.process import free_port
 from services.common.store import connect
-from services.forecast_service.app import create_app as create_forecast_app
-from services.promotion_engine.app import create_app as create_promotion_app
+from services.forecast_service.api.app import create_app as create_forecast_app
+from services.promotion_engine.api.app import create_app as create_promotion_app
 from tests.forecast_service import sales_data
 from tests.forecast_service.conftest import TRAINING, own_settings as forecast_settings
 from tests.promotion_engine.conftest import NOW, add_order, add_product, make_config, own_settings as promotion_settings, promotion_body, set_stock

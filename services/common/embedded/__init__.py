@@ -1,4 +1,0 @@
-"""The embedded stack: real Kafka and a MongoDB wire-protocol server run from Maven Central jars."""
-from services.common.embedded.stack import EmbeddedStack
-
-__all__ = ["EmbeddedStack"]
