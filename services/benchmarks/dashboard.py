@@ -25,16 +25,15 @@ import pandas as pd
 from pymongo.database import Database
 from tqdm import tqdm
 
-from services.common import store
+from services.common import read_models
 from services.devstack.jars import ensure_jars
 from services.devstack.mongo import EmbeddedMongo
 from services.common.settings import Settings
 from services.common.store import connect, ensure_indexes
 from services.dashboard.api_client import PromotionClient
-from services.dashboard.data import CONSUMER_STATUS, DashboardData
+from services.dashboard.data import DashboardData
 from services.dashboard.filters import CHANNELS, Filters
 from services.dashboard.reports import build_report
-from services.data_consumer.rollups import SUMMARY_CATEGORY_COUNTERS, SUMMARY_SKU_COUNTERS, discount_band
 
 CATEGORIES = {"Furniture": ["Chairs", "Tables", "Bookcases"], "Office Supplies": ["Paper", "Binders", "Storage"],
               "Technology": ["Phones", "Accessories", "Machines"], "Grocery": ["Snacks", "Drinks", "Pantry"], "Home": ["Kitchen", "Decor", "Garden"]}
@@ -55,13 +54,13 @@ def fill_database(db: Database, orders: int = 1_000_000, days: int = 730, skus: 
     summaries = _summary_documents(lines, products, locations, end, days)
     recent = lines[lines["day_index"] >= days - event_days]
     order_docs = _order_documents(recent, products, locations, end, days)
-    counts = {store.PRODUCTS: _insert(db, store.PRODUCTS, products.to_dict("records")), store.STORES: _insert(db, store.STORES, locations.to_dict("records")),
-              store.DAILY_SALES: _insert(db, store.DAILY_SALES, rollups), store.SALES_SUMMARY: _insert(db, store.SALES_SUMMARY, summaries),
-              store.ORDERS: _insert(db, store.ORDERS, order_docs),
-              store.CLICKS: _insert(db, store.CLICKS, _click_documents(rng, order_docs)), store.STOCK: _insert(db, store.STOCK, _stock_documents(rng, products, locations)),
-              store.ALERTS: _insert(db, store.ALERTS, _alert_documents(rng, products, locations, end, event_days)),
-              store.EXPOSURES: _insert(db, store.EXPOSURES, _exposure_documents(rng, order_docs))}
-    db[CONSUMER_STATUS].replace_one({"_id": "bench"}, {"group": "bench", "lag": 0, "events_per_s": 0.0, "updated_at": datetime.now(timezone.utc)}, upsert=True)
+    counts = {read_models.PRODUCTS: _insert(db, read_models.PRODUCTS, products.to_dict("records")), read_models.STORES: _insert(db, read_models.STORES, locations.to_dict("records")),
+              read_models.DAILY_SALES: _insert(db, read_models.DAILY_SALES, rollups), read_models.SALES_SUMMARY: _insert(db, read_models.SALES_SUMMARY, summaries),
+              read_models.ORDERS: _insert(db, read_models.ORDERS, order_docs),
+              read_models.CLICKS: _insert(db, read_models.CLICKS, _click_documents(rng, order_docs)), read_models.STOCK: _insert(db, read_models.STOCK, _stock_documents(rng, products, locations)),
+              read_models.ALERTS: _insert(db, read_models.ALERTS, _alert_documents(rng, products, locations, end, event_days)),
+              read_models.EXPOSURES: _insert(db, read_models.EXPOSURES, _exposure_documents(rng, order_docs))}
+    db[read_models.CONSUMER_STATUS].replace_one({"_id": "bench"}, {"group": "bench", "lag": 0, "events_per_s": 0.0, "updated_at": datetime.now(timezone.utc)}, upsert=True)
     counts["order_lines_simulated"] = len(lines)
     return counts
 
@@ -207,11 +206,9 @@ def _rollup_documents(lines: pd.DataFrame, products: pd.DataFrame, stores: pd.Da
     docs = []
     for r in sums.itertuples(index=False):
         day = dates[r.day_index].strftime("%Y-%m-%d")
-        channel = CHANNELS[r.channel]
-        docs.append({"_id": f"{day}|{sku_ids[r.sku]}|{store_ids[r.store]}|{channel}", "day": day, "date": dates[r.day_index], "sku": sku_ids[r.sku],
-                     "store_id": store_ids[r.store], "channel": channel, "category": categories[r.sku], "sub_category": subs[r.sku], "region": regions[r.store],
-                     "units": int(r.units), "revenue_cents": int(r.revenue_cents), "cost_cents": int(r.cost_cents), "discount_cents": int(r.discount_cents),
-                     "order_lines": int(r.order_lines), "returned_units": 0, "refund_cents": 0})
+        product = {"category": categories[r.sku], "sub_category": subs[r.sku]}
+        doc = read_models.new_rollup_document(day, sku_ids[r.sku], store_ids[r.store], CHANNELS[r.channel], product, regions[r.store])
+        docs.append(doc | {counter: int(getattr(r, counter)) for counter in ("units", "revenue_cents", "cost_cents", "discount_cents", "order_lines")})
     return docs
 
 
@@ -222,24 +219,21 @@ def _summary_documents(lines: pd.DataFrame, products: pd.DataFrame, stores: pd.D
     day_names = np.array([(first + timedelta(days=i)).strftime("%Y-%m-%d") for i in range(days)])
     list_cents = priced["units"] * products["price_cents"].to_numpy()[priced["sku"]]
     priced = priced.assign(category=products["category"].to_numpy()[priced["sku"]], sku=products["_id"].to_numpy()[priced["sku"]],
-                           band=[discount_band(d, g) for d, g in zip(priced["discount_cents"], list_cents)])
+                           band=[read_models.discount_band(d, g) for d, g in zip(priced["discount_cents"], list_cents)])
     store_ids, regions = stores["_id"].tolist(), stores["region"].tolist()
     docs: dict[str, dict] = {}
-    for grain, periods in (("day", day_names), ("month", np.array([d[:7] for d in day_names]))):
+    tables = (("skus", ["sku"], read_models.SUMMARY_SKU_COUNTERS), ("categories", ["category"], read_models.SUMMARY_CATEGORY_COUNTERS),
+              ("discounts", ["category", "band"], read_models.SUMMARY_DISCOUNT_COUNTERS))
+    for periods in (day_names, np.array([d[:7] for d in day_names])):
         by_period = priced.assign(period=periods[priced["day_index"]])
-        for field, keys, counters in (("skus", ["sku"], SUMMARY_SKU_COUNTERS), ("categories", ["category"], SUMMARY_CATEGORY_COUNTERS),
-                                      ("discounts", ["category", "band"], ("revenue_cents", "cost_cents"))):
+        for table, keys, counters in tables:
             summed = [c for c in counters if c in by_period.columns]  # returns are not simulated: their counters stay 0
             sums = by_period.groupby(["period", "store", "channel", *keys], as_index=False)[summed].sum()
-            for row in sums.to_dict("records"):
-                doc_id = f"{row['period']}|{store_ids[row['store']]}|{CHANNELS[row['channel']]}"
-                doc = docs.setdefault(doc_id, {"_id": doc_id, "grain": grain, "period": row["period"], "store_id": store_ids[row["store"]],
-                                               "channel": CHANNELS[row["channel"]], "region": regions[row["store"]], "version": 1, "applied": {}})
-                table = doc.setdefault(field, {c: [] for c in (*keys, *counters)})
-                for column in keys:
-                    table[column].append(int(row[column]) if column == "band" else row[column])
-                for column in counters:
-                    table[column].append(int(row.get(column, 0)))
+            for (period, store, channel), rows in sums.groupby(["period", "store", "channel"]):
+                summary = read_models.new_summary_document(period, store_ids[store], CHANNELS[channel], regions[store])
+                doc = docs.setdefault(summary["_id"], summary | {"version": 1, "applied": {}})
+                read_models.append_summary_rows(doc, table, [{k: (int(v) if k in summed or k == "band" else v) for k, v in row.items()}
+                                                             for row in rows[[*keys, *summed]].to_dict("records")])
     return list(docs.values())
 
 
@@ -278,10 +272,9 @@ def _stock_documents(rng: np.random.Generator, products: pd.DataFrame, stores: p
     for sku in products["_id"]:
         for store_id in stores["_id"]:
             on_hand = int(max(0, rng.normal(40, 25)))
-            status = "out" if on_hand == 0 else "low" if on_hand <= 10 else "ok"
-            docs.append({"_id": f"{sku}|{store_id}", "sku": sku, "store_id": store_id, "on_hand": on_hand, "sold_units": int(rng.integers(0, 500)),
-                         "received_units": 0, "returned_units": 0, "backordered_units": int(rng.integers(0, 5)) if status == "out" else 0,
-                         "reorder_threshold": 10, "status": status, "updated_at": datetime.now(timezone.utc)})
+            docs.append(read_models.new_stock_document(sku, store_id, 10, on_hand, sold_units=int(rng.integers(0, 500)),
+                                                       backordered_units=int(rng.integers(0, 5)) if on_hand == 0 else 0,
+                                                       updated_at=datetime.now(timezone.utc)))
     return docs
 
 
@@ -291,8 +284,8 @@ def _alert_documents(rng: np.random.Generator, products: pd.DataFrame, stores: p
     for i in range(20 * days):
         sku, store_id, kind = rng.choice(products["_id"]), rng.choice(stores["_id"]), kinds[i % 3]
         at = datetime.combine(end, datetime.min.time(), tzinfo=timezone.utc) - timedelta(minutes=int(rng.integers(0, days * 1440)))
-        docs.append({"_id": f"{kind}:{i}", "kind": kind, "sku": sku, "store_id": store_id, "on_hand": 0 if kind != "low_stock" else 5, "threshold": 10,
-                     "message": f"{sku} at {store_id}: {kind.replace('_', ' ')}", "created_at": at})
+        stock = read_models.new_stock_document(sku, store_id, 10, 0 if kind != "low_stock" else 5)
+        docs.append(read_models.alert_document(stock, f"bench{i}", kind, f"{sku} at {store_id}: {kind.replace('_', ' ')}", at))
     return docs
 
 

@@ -28,7 +28,7 @@ import httpx
 import numpy as np
 from pymongo.database import Database
 
-from services.common import store
+from services.common import read_models
 from services.devstack import EmbeddedStack
 from services.devstack.service import ServiceProcess, service_env
 from services.benchmarks.http_load import run_load
@@ -76,12 +76,11 @@ def seed_bench_history(db: Database, skus: int = 30, stores: int = 4, days: int 
     sku_ids = [f"F{i:04d}" for i in range(skus)]
     store_ids = [f"fs{i:02d}" for i in range(stores)]
     prices = rng.integers(200, 5000, size=skus)
-    db[store.PRODUCTS].insert_many([{"_id": sku, "sku": sku, "name": f"Product {sku}", "category": CATEGORIES[i % len(CATEGORIES)],
+    db[read_models.PRODUCTS].insert_many([{"_id": sku, "sku": sku, "name": f"Product {sku}", "category": CATEGORIES[i % len(CATEGORIES)],
                                      "sub_category": "Misc", "price_cents": int(prices[i]), "cost_cents": int(prices[i] * 0.6),
                                      "reorder_threshold": 5} for i, sku in enumerate(sku_ids)])
-    db[store.STORES].insert_many([{"_id": s, "store_id": s, "name": f"Store {s}", "region": "West"} for s in store_ids])
-    db[store.STOCK].insert_many([{"_id": store.stock_id(sku, s), "sku": sku, "store_id": s, "on_hand": int(rng.integers(0, 400)),
-                                  "reorder_threshold": 5, "status": "ok"} for sku in sku_ids for s in store_ids])
+    db[read_models.STORES].insert_many([{"_id": s, "store_id": s, "name": f"Store {s}", "region": "West"} for s in store_ids])
+    db[read_models.STOCK].insert_many([read_models.new_stock_document(sku, s, 5, int(rng.integers(0, 400))) for sku in sku_ids for s in store_ids])
     last = datetime.now(timezone.utc).date() - timedelta(days=1)
     first = last - timedelta(days=days - 1)
     dates = [first + timedelta(days=d) for d in range(days)]
@@ -96,10 +95,10 @@ def seed_bench_history(db: Database, skus: int = 30, stores: int = 4, days: int 
             if n:
                 batch.append(_rollup(dates[d], sku_ids[i], store_ids[j], channel, n, int(prices[i]), CATEGORIES[i % len(CATEGORIES)]))
         if len(batch) >= 10_000:
-            db[store.DAILY_SALES].insert_many(batch, ordered=False)
+            db[read_models.DAILY_SALES].insert_many(batch, ordered=False)
             batch = []
     if batch:
-        db[store.DAILY_SALES].insert_many(batch, ordered=False)
+        db[read_models.DAILY_SALES].insert_many(batch, ordered=False)
     return sku_ids, store_ids
 
 
@@ -113,7 +112,7 @@ def run_forecast_bench(settings: Settings, requests: int, concurrency: int, url:
     """
     if url:
         db = connect(settings.mongo_uri, settings.mongo_db)
-        skus, stores = sorted(db[store.PRODUCTS].distinct("sku")), sorted(db[store.STORES].distinct("store_id"))
+        skus, stores = sorted(db[read_models.PRODUCTS].distinct("sku")), sorted(db[read_models.STORES].distinct("store_id"))
         if not skus or not stores:
             raise ValueError(f"no products or stores in {settings.mongo_db} at {settings.mongo_uri}: nothing to request")
         return {"url": url, **bench_forecast_api(url, api_key, requests, concurrency, skus, stores)}
@@ -147,11 +146,8 @@ def _train(base_url: str, api_key: str, timeout_s: float = 900.0) -> float:
 
 
 def _rollup(day: date, sku: str, store_id: str, channel: str, units: int, price_cents: int, category: str) -> dict:
-    key = day.isoformat()
-    return {"_id": f"{key}|{sku}|{store_id}|{channel}", "day": key, "date": datetime(day.year, day.month, day.day, tzinfo=timezone.utc),
-            "sku": sku, "store_id": store_id, "channel": channel, "category": category, "sub_category": "Misc", "region": "West",
-            "units": units, "revenue_cents": units * price_cents, "cost_cents": units * int(price_cents * 0.6), "discount_cents": 0,
-            "order_lines": units, "returned_units": 0, "refund_cents": 0}
+    doc = read_models.new_rollup_document(day.isoformat(), sku, store_id, channel, {"category": category, "sub_category": "Misc"}, "West")
+    return doc | {"units": units, "revenue_cents": units * price_cents, "cost_cents": units * int(price_cents * 0.6), "order_lines": units}
 
 
 def _say(progress: bool, message: str) -> None:

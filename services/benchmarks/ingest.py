@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from services.common import store
+from services.common import read_models
 from services.common.bus import EventConsumer, EventProducer
 from services.devstack import EmbeddedStack
 from services.devstack.service import service_env
@@ -65,14 +65,14 @@ def _wait_visible(db, events: int, timeout_s: float) -> None:
     """Until every sale moved stock (sold + backordered units == events: each order is one unit)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        totals = next(db[store.STOCK].aggregate([{"$group": {"_id": None, "sold": {"$sum": "$sold_units"}, "back": {"$sum": "$backordered_units"}}}]), None)
+        totals = next(db[read_models.STOCK].aggregate([{"$group": {"_id": None, "sold": {"$sum": "$sold_units"}, "back": {"$sum": "$backordered_units"}}}]), None)
         if totals and totals["sold"] + totals["back"] >= events:
             return
         time.sleep(0.05)
 
 
 def _latencies_ms(db) -> np.ndarray:
-    docs = db[store.ORDERS].find({}, {"occurred_at": 1, "ingested_at": 1})
+    docs = db[read_models.ORDERS].find({}, {"occurred_at": 1, "ingested_at": 1})
     return np.array([(d["ingested_at"] - d["occurred_at"]).total_seconds() * 1000 for d in docs])
 
 
@@ -96,7 +96,7 @@ def bench_ingest(settings: Settings, events: int, rate: float | None = None, con
             producer.flush()
             processes = [subprocess.Popen([sys.executable, "-m", "services.data_consumer"], env=consumer_env(live)) for _ in range(consumers)]
             try:
-                _wait_until(lambda: db[store.STOCK].count_documents({}) == len(SKUS) * len(STORES), 120)
+                _wait_until(lambda: db[read_models.STOCK].count_documents({}) == len(SKUS) * len(STORES), 120)
                 started = time.monotonic()
                 produce_s = _produce(producer, live, events, rate, progress)
                 _wait_visible(db, events, timeout_s)
@@ -106,8 +106,8 @@ def bench_ingest(settings: Settings, events: int, rate: float | None = None, con
                     process.terminate()
                 for process in processes:
                     process.wait(30)
-        stored = db[store.ORDERS].count_documents({})
-        totals = next(db[store.STOCK].aggregate([{"$group": {"_id": None, "sold": {"$sum": "$sold_units"}, "back": {"$sum": "$backordered_units"}}}]))
+        stored = db[read_models.ORDERS].count_documents({})
+        totals = next(db[read_models.STOCK].aggregate([{"$group": {"_id": None, "sold": {"$sum": "$sold_units"}, "back": {"$sum": "$backordered_units"}}}]))
         latencies = _latencies_ms(db)
         raw = _raw_ceiling(live, events)
     return {

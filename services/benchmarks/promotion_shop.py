@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 
 from pymongo.database import Database
 
-from services.common import store
+from services.common import read_models
 from services.benchmarks.http_load import run_load
 from services.promotion_engine.catalog import Catalog
 from services.promotion_engine.promotions import PromotionStore
@@ -39,7 +39,7 @@ def bench_recommendations(base_url: str, api_key: str | None, requests: int, con
 
 def known_customers(db: Database, limit: int = 5000) -> list[str]:
     """Customer ids that have orders (what a CLI bench against a live deployment should ask for), sorted."""
-    return sorted(db[store.ORDERS].distinct("customer_id"))[:limit]
+    return sorted(db[read_models.ORDERS].distinct("customer_id"))[:limit]
 
 
 def seed_bench_data(db: Database, customers: int = 5000, orders: int = 20_000, clicks: int = 50_000, products: int = 200, promotions: int = 20,
@@ -57,11 +57,11 @@ def seed_bench_data(db: Database, customers: int = 5000, orders: int = 20_000, c
     now = now or datetime.now(timezone.utc)
     skus = [f"BENCH-{i:04d}" for i in range(products)]
     prices = {sku: rng.randint(200, 5000) for sku in skus}
-    db[store.PRODUCTS].insert_many([{"_id": sku, "sku": sku, "name": sku, "category": CATEGORIES[i % len(CATEGORIES)], "sub_category": "any",
+    db[read_models.PRODUCTS].insert_many([{"_id": sku, "sku": sku, "name": sku, "category": CATEGORIES[i % len(CATEGORIES)], "sub_category": "any",
                                      "price_cents": prices[sku], "cost_cents": int(prices[sku] * rng.uniform(0.4, 0.7)), "reorder_threshold": 10}
                                     for i, sku in enumerate(skus)])
-    db[store.STOCK].insert_many([{"_id": store.stock_id(sku, store_id), "sku": sku, "store_id": store_id, "reorder_threshold": 10, "status": "ok",
-                                  "on_hand": rng.choice([rng.randint(0, 9)] + [rng.randint(10, 29)] * 2 + [rng.randint(30, 120)] * 2)} for sku in skus])
+    db[read_models.STOCK].insert_many([read_models.new_stock_document(sku, store_id, 10, rng.choice([rng.randint(0, 9)] + [rng.randint(10, 29)] * 2
+                                                                                            + [rng.randint(30, 120)] * 2)) for sku in skus])
     ids = [f"cu_bench{i:05d}" for i in range(customers)]
     weights = [1.0 / (1 + i % 50) for i in range(customers)]
     order_docs = []
@@ -77,13 +77,13 @@ def seed_bench_data(db: Database, customers: int = 5000, orders: int = 20_000, c
                            "revenue_cents": sum(line["revenue_cents"] for line in lines), "cost_cents": sum(line["cost_cents"] for line in lines),
                            "discount_cents": sum(line["discount_cents"] for line in lines), "promotion_id": None})
     for start in range(0, len(order_docs), 5000):
-        db[store.ORDERS].insert_many(order_docs[start:start + 5000])
+        db[read_models.ORDERS].insert_many(order_docs[start:start + 5000])
     actions = ["view"] * 8 + ["add_to_cart", "checkout"]
     click_docs = [{"_id": str(uuid.UUID(int=rng.getrandbits(128))), "customer_id": rng.choice(ids), "session_id": "bench", "action": (a := rng.choice(actions)),
                    "sku": None if a == "checkout" else rng.choice(skus), "promotion_id": None, "occurred_at": now - timedelta(minutes=rng.uniform(0, 120))}
                   for _ in range(clicks)]
     for start in range(0, len(click_docs), 5000):
-        db[store.CLICKS].insert_many(click_docs[start:start + 5000])
+        db[read_models.CLICKS].insert_many(click_docs[start:start + 5000])
     plans = []
     for i in range(promotions):
         kind = ("percent_off", "percent_off", "amount_off", "bogo")[i % 4]
@@ -104,7 +104,7 @@ def seed_bench_data(db: Database, customers: int = 5000, orders: int = 20_000, c
 def _seed_experiment(db: Database, rng: random.Random, ids: list[str], order_docs: list[dict], targets: list[tuple[str, str]], exposures: int,
                      store_id: str, now: datetime) -> None:
     """Past exposures of the SKU-scoped bench promotions and their outcomes (a 50/50 randomized test)."""
-    category_of = {doc["_id"]: doc["category"] for doc in db[store.PRODUCTS].find({}, {"category": 1})}
+    category_of = {doc["_id"]: doc["category"] for doc in db[read_models.PRODUCTS].find({}, {"category": 1})}
     bought: dict[str, set[str]] = {}
     for order in order_docs:
         bought.setdefault(order["customer_id"], set()).update(category_of[line["sku"]] for line in order["lines"])
@@ -124,6 +124,6 @@ def _seed_experiment(db: Database, rng: random.Random, ids: list[str], order_doc
                                  "lines": [{"sku": sku, "quantity": 1, "unit_price_cents": 1000, "discount_cents": 0, "revenue_cents": 1000, "cost_cents": 500}],
                                  "revenue_cents": 1000, "cost_cents": 500, "discount_cents": 0})
     if exposure_docs:
-        db[store.EXPOSURES].insert_many(exposure_docs)
+        db[read_models.EXPOSURES].insert_many(exposure_docs)
     if outcome_docs:
-        db[store.ORDERS].insert_many(outcome_docs)
+        db[read_models.ORDERS].insert_many(outcome_docs)

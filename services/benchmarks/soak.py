@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-from services.common import store
+from services.common import read_models
 from services.devstack import EmbeddedStack
 from services.common.settings import Settings
 from services.common.store import connect
@@ -25,7 +25,7 @@ from services.benchmarks.ingest import consumer_env
 from services.data_generator.runner import run_generator
 
 # Events stored under their own event_id (catalog events are upserted by SKU / store id instead).
-STORED_BY_EVENT_ID = {"order": store.ORDERS, "click": store.CLICKS, "return": store.RETURNS, "restock": store.RESTOCKS, "exposure": store.EXPOSURES}
+STORED_BY_EVENT_ID = {"order": read_models.ORDERS, "click": read_models.CLICKS, "return": read_models.RETURNS, "restock": read_models.RESTOCKS, "exposure": read_models.EXPOSURES}
 WARMUP_S = 60.0  # memory grows while caches, imports and the JIT of the servers settle; the slope skips it
 
 
@@ -71,14 +71,14 @@ def _stock_check(db) -> dict[str, int]:
         row = next(db[collection].aggregate(pipeline + [{"$group": {"_id": None, "n": {"$sum": "$q"}}}]), None)
         return int(row["n"]) if row else 0
 
-    applied = next(db[store.STOCK].aggregate([{"$group": {"_id": None, "sold": {"$sum": "$sold_units"}, "back": {"$sum": "$backordered_units"},
+    applied = next(db[read_models.STOCK].aggregate([{"$group": {"_id": None, "sold": {"$sum": "$sold_units"}, "back": {"$sum": "$backordered_units"},
                                                              "received": {"$sum": "$received_units"}, "returned": {"$sum": "$returned_units"}}}]), None) or {}
     return {
-        "sold_expected": total(store.ORDERS, [{"$unwind": "$lines"}, {"$project": {"q": "$lines.quantity"}}]),
+        "sold_expected": total(read_models.ORDERS, [{"$unwind": "$lines"}, {"$project": {"q": "$lines.quantity"}}]),
         "sold_applied": int(applied.get("sold", 0) + applied.get("back", 0)),
-        "received_expected": total(store.RESTOCKS, [{"$project": {"q": "$quantity"}}]),
+        "received_expected": total(read_models.RESTOCKS, [{"$project": {"q": "$quantity"}}]),
         "received_applied": int(applied.get("received", 0)),
-        "returned_expected": total(store.RETURNS, [{"$project": {"q": "$quantity"}}]),
+        "returned_expected": total(read_models.RETURNS, [{"$project": {"q": "$quantity"}}]),
         "returned_applied": int(applied.get("returned", 0)),
     }
 

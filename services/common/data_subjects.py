@@ -32,14 +32,14 @@ from typing import Any
 
 from pymongo.database import Database
 
-from services.common import store
+from services.common import read_models
 from services.common.privacy import PREFIX
 
 CUSTOMER_ID_PATTERN = rf"^{PREFIX}[0-9a-f]{{24}}$"
 TOMBSTONE_PREFIX = "erased_"
 
-ANONYMIZED = (store.ORDERS, store.RETURNS, store.EXPOSURES)
-DELETED = (store.CLICKS, store.PROMOTION_FREQUENCY)
+ANONYMIZED = (read_models.ORDERS, read_models.RETURNS, read_models.EXPOSURES)
+DELETED = (read_models.CLICKS, read_models.PROMOTION_FREQUENCY)
 _VALID_ID = re.compile(CUSTOMER_ID_PATTERN)
 
 
@@ -75,9 +75,9 @@ def export_customer(db: Database, customer_id: str, actor: str) -> dict[str, lis
     the earlier audit records about them; the export is audited in turn."""
     _check(customer_id)
     held = {name: list(db[name].find({"customer_id": customer_id})) for name in (*ANONYMIZED, *DELETED)}
-    held[store.PROMOTION_FREQUENCY_JOURNAL] = [doc | {"serves": [serve for serve in doc["serves"] if serve["customer_id"] == customer_id]}
-                                               for doc in db[store.PROMOTION_FREQUENCY_JOURNAL].find({"serves.customer_id": customer_id})]
-    held[store.PRIVACY_AUDIT] = list(db[store.PRIVACY_AUDIT].find({"subject_sha256": subject_hash(customer_id)}))
+    held[read_models.PROMOTION_FREQUENCY_JOURNAL] = [doc | {"serves": [serve for serve in doc["serves"] if serve["customer_id"] == customer_id]}
+                                               for doc in db[read_models.PROMOTION_FREQUENCY_JOURNAL].find({"serves.customer_id": customer_id})]
+    held[read_models.PRIVACY_AUDIT] = list(db[read_models.PRIVACY_AUDIT].find({"subject_sha256": subject_hash(customer_id)}))
     _audit(db, "export", customer_id, actor, {"exported": {name: len(docs) for name, docs in held.items()}})
     return held
 
@@ -93,19 +93,19 @@ def erase_customer(db: Database, customer_id: str, actor: str) -> ErasureReport:
     anonymized = {name: db[name].update_many({"customer_id": customer_id}, {"$set": {"customer_id": tombstone}}).modified_count
                   for name in ANONYMIZED}
     deleted = {name: db[name].delete_many({"customer_id": customer_id}).deleted_count for name in DELETED}
-    deleted[store.PROMOTION_FREQUENCY_JOURNAL] = pull_journal_entries(db, customer_id)
+    deleted[read_models.PROMOTION_FREQUENCY_JOURNAL] = pull_journal_entries(db, customer_id)
     audit_id, at = _audit(db, "erase", customer_id, actor, {"anonymized": anonymized, "deleted": deleted})
     return ErasureReport(audit_id, subject_hash(customer_id), anonymized, deleted, at)
 
 
 def pull_journal_entries(db: Database, customer_id: str) -> int:
     """Remove the customer's entries from the engine's serve journal; returns how many journal documents held some."""
-    return db[store.PROMOTION_FREQUENCY_JOURNAL].update_many({"serves.customer_id": customer_id},
+    return db[read_models.PROMOTION_FREQUENCY_JOURNAL].update_many({"serves.customer_id": customer_id},
                                                              {"$pull": {"serves": {"customer_id": customer_id}}}).modified_count
 
 
 def _audit(db: Database, action: str, customer_id: str, actor: str, counts: dict[str, dict[str, int]]) -> tuple[str, datetime]:
     audit_id, at = str(uuid.uuid4()), datetime.now(timezone.utc)
-    db[store.PRIVACY_AUDIT].insert_one({"_id": audit_id, "action": action, "subject_sha256": subject_hash(customer_id),
+    db[read_models.PRIVACY_AUDIT].insert_one({"_id": audit_id, "action": action, "subject_sha256": subject_hash(customer_id),
                                         "actor": actor, "at": at, **counts})
     return audit_id, at

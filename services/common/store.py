@@ -1,4 +1,4 @@
-"""The MongoDB store: collection names, the client and the indexes every service relies on.
+"""The MongoDB store: the client and the indexes every service relies on (collection names: ``read_models``).
 
 Indexes are created at start (idempotently) so a fresh database behaves like a migrated one.
 Only features the embedded mongo-java-server supports are used: see README "Store".
@@ -9,22 +9,20 @@ from pymongo import ASCENDING, DESCENDING, MongoClient
 from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
-ORDERS = "orders"
-CLICKS = "clicks"
-RETURNS = "returns"
-RESTOCKS = "restocks"
-EXPOSURES = "exposures"
-PRODUCTS = "products"
-STORES = "stores"
-STOCK = "stock"
-STOCK_LEDGER = "stock_ledger"
-DAILY_SALES = "daily_sales"
-SALES_SUMMARY = "sales_summary"  # per day and per month × store × channel, for the dashboard (see data_consumer/rollups.py)
-ALERTS = "alerts"
-PRIVACY_AUDIT = "privacy_audit"
-PROMOTION_TRAINING = "promotion_training"  # one document, the promotion engine's training slot and status (promotion_engine/training.py)
-PROMOTION_FREQUENCY = "promotion_frequency"  # the promotion engine's serve counters, a document per customer and day (exposure_log)
-PROMOTION_FREQUENCY_JOURNAL = "promotion_frequency_journal"  # its recent serves, many customers a document (exposure_log)
+from services.common.read_models import (
+    ALERTS,
+    CLICKS,
+    DAILY_SALES,
+    EXPOSURES,
+    ORDERS,
+    PROMOTION_FREQUENCY,
+    PROMOTION_FREQUENCY_JOURNAL,
+    RETURNS,
+    SALES_SUMMARY,
+    STOCK,
+    STOCK_LEDGER,
+)
+
 CLICK_TTL_INDEX = "clicks_retention_ttl"
 INDEX_OPTIONS_CONFLICT = 85
 
@@ -82,7 +80,3 @@ def ensure_indexes(db: Database, click_retention_days: int | None = None) -> Non
             raise
         db.command("collMod", CLICKS, index={"name": CLICK_TTL_INDEX, "expireAfterSeconds": seconds})
 
-
-def stock_id(sku: str, store_id: str) -> str:
-    """Stock documents are keyed by SKU and store so updates need no lookup."""
-    return f"{sku}|{store_id}"

@@ -22,20 +22,17 @@ from typing import Any, TypeVar
 import pandas as pd
 from pymongo.database import Database
 
-from services.common import store
+from services.common import read_models
 from services.common.events import Channel
 from services.dashboard.baskets import association_rules
 from services.dashboard.cache import TTLCache
 from services.dashboard.filters import Filters
-from services.data_consumer.rollups import rollup_id
 
 T = TypeVar("T")
-CONSUMER_STATUS = "consumer_status"  # written by services.data_consumer.main
 HEARTBEAT_STALE_S = 30
 ID_CHUNK = 400  # ids per `_id: {$in}` lookup: the server checks each match against the whole list, so cost grows with its square
 LATEST_DAY_TTL_S = 60.0  # only picks the default window: a full scan per minute is plenty
 MONEY = ("units", "revenue_cents", "cost_cents")
-DISCOUNT_BANDS = ["no discount", "0–10%", "10–20%", "20–30%", "30–40%", "40%+"]  # labels of rollups.discount_band 0..5
 SKU_COLUMNS = ["store_id", "channel", "region", "sku", *MONEY, "returned_units"]
 DISCOUNT_COLUMNS = ["category", "band", "revenue_cents", "cost_cents"]
 FETCH_BATCH = 2_000  # summaries per reply: keeps each reply far below the server's 48 MB cap
@@ -126,7 +123,7 @@ class DashboardData:
         """The last day with sales, so a replayed or imported history opens on its own dates; today if empty."""
         def compute() -> date:
             pipeline = [{"$match": {"grain": "day"}}, {"$group": {"_id": None, "day": {"$max": "$period"}}}]
-            rows = list(self.db[store.SALES_SUMMARY].aggregate(pipeline))
+            rows = list(self.db[read_models.SALES_SUMMARY].aggregate(pipeline))
             return date.fromisoformat(rows[0]["day"]) if rows and rows[0]["day"] else datetime.now(timezone.utc).date()
         return self._cached("latest_day", compute, LATEST_DAY_TTL_S)
 
@@ -137,10 +134,10 @@ class DashboardData:
         def compute() -> Catalog:
             products = pd.DataFrame(
                 [{"sku": d["_id"], **{k: d.get(k) for k in ("name", "category", "sub_category", "price_cents", "cost_cents")}}
-                 for d in self.db[store.PRODUCTS].find()],
+                 for d in self.db[read_models.PRODUCTS].find()],
                 columns=["sku", "name", "category", "sub_category", "price_cents", "cost_cents"])
             stores = pd.DataFrame(
-                [{"store_id": d["_id"], **{k: d.get(k) for k in ("name", "region", "latitude", "longitude")}} for d in self.db[store.STORES].find()],
+                [{"store_id": d["_id"], **{k: d.get(k) for k in ("name", "region", "latitude", "longitude")}} for d in self.db[read_models.STORES].find()],
                 columns=["store_id", "name", "region", "latitude", "longitude"])
             return Catalog(products.sort_values("sku", ignore_index=True), stores.sort_values("store_id", ignore_index=True))
         return self._cached("catalog", compute)
@@ -172,7 +169,7 @@ class DashboardData:
             query = {"grain": "day", "period": {"$gte": window.start.isoformat(), "$lte": window.end.isoformat()}} | _summary_match(f)
             table: dict[str, list] = {c: [] for c in ("day", "channel", "category", *columns)}
             projection = {"period": 1, "channel": 1, "categories.category": 1, **{f"categories.{c}": 1 for c in columns}, "_id": 0}
-            for doc in self.db[store.SALES_SUMMARY].find(query, projection, batch_size=FETCH_BATCH):
+            for doc in self.db[read_models.SALES_SUMMARY].find(query, projection, batch_size=FETCH_BATCH):
                 _extend(table, doc["categories"], day=doc["period"], channel=doc["channel"])
             frame = _frame(table)
             if f.categories:
@@ -185,7 +182,7 @@ class DashboardData:
         """Orders and order revenue per day × channel over both periods (an order spans rollup rows, so they are counted here)."""
         def compute() -> pd.DataFrame:
             match = _with_previous(f).order_match(self.catalog().skus_in(f.categories))
-            frame = self._fields(store.ORDERS, match, ["day", "channel", "revenue_cents"])
+            frame = self._fields(read_models.ORDERS, match, ["day", "channel", "revenue_cents"])
             frame = frame.groupby(["day", "channel"], as_index=False).agg(orders=("revenue_cents", "size"), revenue_cents=("revenue_cents", "sum"))
             return _dated(frame.astype({"orders": "int64", "revenue_cents": "int64"}))
         return self._cached(("daily_orders", f), compute)
@@ -195,13 +192,13 @@ class DashboardData:
         category, so only the channel filter applies (a session spanning midnight counts on both days)."""
         def compute() -> pd.DataFrame:
             match = _with_previous(f).day_match() | ({"channel": {"$in": list(f.channels)}} if f.channels else {})
-            frame = self._fields(store.CLICKS, match, ["day", "channel", "session_id"]).drop_duplicates()
+            frame = self._fields(read_models.CLICKS, match, ["day", "channel", "session_id"]).drop_duplicates()
             return _dated(frame.groupby(["day", "channel"], as_index=False).agg(sessions=("session_id", "size")).astype({"sessions": "int64"}))
         return self._cached(("daily_sessions", f), compute)
 
     def ingestion(self) -> Ingestion:
         def compute() -> Ingestion:
-            docs = list(self.db[CONSUMER_STATUS].find())
+            docs = list(self.db[read_models.CONSUMER_STATUS].find())
             cutoff = datetime.now(timezone.utc) - timedelta(seconds=HEARTBEAT_STALE_S)
             live = [d for d in docs if d.get("updated_at") and _utc(d["updated_at"]) >= cutoff]
             last = max((_utc(d["updated_at"]) for d in docs if d.get("updated_at")), default=None)
@@ -254,7 +251,7 @@ class DashboardData:
             if f.categories:
                 frame = frame[frame["category"].isin(f.categories)]
             frame = frame.groupby("band", as_index=False)[["revenue_cents", "cost_cents"]].sum()
-            frame["band"] = pd.Categorical([DISCOUNT_BANDS[int(b)] for b in frame["band"]], DISCOUNT_BANDS, ordered=True)
+            frame["band"] = pd.Categorical([read_models.DISCOUNT_BAND_LABELS[int(b)] for b in frame["band"]], read_models.DISCOUNT_BAND_LABELS, ordered=True)
             frame["profit_cents"] = frame["revenue_cents"] - frame["cost_cents"]
             return frame.sort_values("band", ignore_index=True)
         return self._cached(("discount_bands", f), compute)
@@ -275,7 +272,7 @@ class DashboardData:
             skus: dict[str, list] = {c: [] for c in SKU_COLUMNS}
             discounts: dict[str, list] = {c: [] for c in DISCOUNT_COLUMNS}
             projection = {"store_id": 1, "channel": 1, "region": 1, "skus": 1, "discounts": 1, "_id": 0}
-            for doc in self.db[store.SALES_SUMMARY].find(_period_query(window), projection, batch_size=FETCH_BATCH):
+            for doc in self.db[read_models.SALES_SUMMARY].find(_period_query(window), projection, batch_size=FETCH_BATCH):
                 _extend(skus, doc["skus"], store_id=doc["store_id"], channel=doc["channel"], region=doc.get("region"))
                 _extend(discounts, doc["discounts"])
             by_sku = _frame(skus).groupby(SKU_COLUMNS[:4], as_index=False, dropna=False).sum()
@@ -291,7 +288,7 @@ class DashboardData:
             catalog = self.catalog()
             match = self._sku_store_match(f, catalog)
             fields = ["sku", "store_id", "on_hand", "reorder_threshold", "status", "sold_units", "backordered_units", "updated_at"]
-            frame = pd.DataFrame(list(self.db[store.STOCK].find(match, {k: 1 for k in fields} | {"_id": 0})), columns=fields)
+            frame = pd.DataFrame(list(self.db[read_models.STOCK].find(match, {k: 1 for k in fields} | {"_id": 0})), columns=fields)
             frame = frame.merge(catalog.products[["sku", "name", "category"]], on="sku", how="left")
             frame = frame.merge(catalog.stores[["store_id", "region"]], on="store_id", how="left")
             return frame.sort_values(["on_hand", "sku", "store_id"], ignore_index=True)
@@ -302,7 +299,7 @@ class DashboardData:
         def compute() -> pd.DataFrame:
             match = self._sku_store_match(f, self.catalog()) | f.time_match("created_at")
             fields = ["created_at", "kind", "sku", "store_id", "on_hand", "threshold", "message"]
-            docs = self.db[store.ALERTS].find(match, {k: 1 for k in fields} | {"_id": 0}).sort("created_at", -1).limit(limit)
+            docs = self.db[read_models.ALERTS].find(match, {k: 1 for k in fields} | {"_id": 0}).sort("created_at", -1).limit(limit)
             return pd.DataFrame(list(docs), columns=fields)
         return self._cached(("alerts", f, limit), compute)
 
@@ -315,9 +312,9 @@ class DashboardData:
         def compute() -> pd.DataFrame:
             start = end - timedelta(days=days - 1)
             index = pd.date_range(start, end, freq="D", name="date")
-            ids = [rollup_id(d.strftime("%Y-%m-%d"), sku, store_id, channel.value) for d in index for channel in Channel]
+            ids = [read_models.rollup_id(d.strftime("%Y-%m-%d"), sku, store_id, channel.value) for d in index for channel in Channel]
             rows = [(doc["day"], doc["units"], doc["revenue_cents"]) for i in range(0, len(ids), ID_CHUNK)
-                    for doc in self.db[store.DAILY_SALES].find({"_id": {"$in": ids[i:i + ID_CHUNK]}}, {"day": 1, "units": 1, "revenue_cents": 1})]
+                    for doc in self.db[read_models.DAILY_SALES].find({"_id": {"$in": ids[i:i + ID_CHUNK]}}, {"day": 1, "units": 1, "revenue_cents": 1})]
             frame = pd.DataFrame(rows, columns=["day", "units", "revenue_cents"]).groupby("day", as_index=False).sum()
             frame = frame.set_index(pd.to_datetime(frame.pop("day"))).reindex(index, fill_value=0)
             return frame.reset_index()
@@ -328,7 +325,7 @@ class DashboardData:
         def compute() -> pd.DataFrame:
             match = f.day_match() | ({"channel": {"$in": list(f.channels)}} if f.channels else {})
             pipeline = [{"$match": match}, {"$group": {"_id": {"promotion_id": "$promotion_id", "arm": "$arm"}, "exposures": {"$sum": 1}}}]
-            rows = [{**d["_id"], "exposures": int(d["exposures"])} for d in self.db[store.EXPOSURES].aggregate(pipeline)]
+            rows = [{**d["_id"], "exposures": int(d["exposures"])} for d in self.db[read_models.EXPOSURES].aggregate(pipeline)]
             return pd.DataFrame(rows, columns=["promotion_id", "arm", "exposures"]).sort_values(["promotion_id", "arm"], ignore_index=True)
         return self._cached(("exposures", f), compute)
 
@@ -338,7 +335,7 @@ class DashboardData:
             match = f.order_match(self.catalog().skus_in(f.categories)) | {"promotion_id": {"$ne": None}}
             pipeline = [{"$match": match}, {"$group": {"_id": "$promotion_id", "orders": {"$sum": 1}, "revenue_cents": {"$sum": "$revenue_cents"}}}]
             rows = [{"promotion_id": d["_id"], "orders": int(d["orders"]), "revenue_cents": int(d["revenue_cents"])}
-                    for d in self.db[store.ORDERS].aggregate(pipeline)]
+                    for d in self.db[read_models.ORDERS].aggregate(pipeline)]
             return pd.DataFrame(rows, columns=["promotion_id", "orders", "revenue_cents"])
         return self._cached(("promoted_orders", f), compute)
 
@@ -346,7 +343,7 @@ class DashboardData:
         """Association rules over the newest ``basket_max_orders`` orders of the period, with product names."""
         def compute() -> tuple[pd.DataFrame, int]:
             match = f.order_match(self.catalog().skus_in(f.categories))
-            cursor = self.db[store.ORDERS].find(match, {"lines.sku": 1, "_id": 0}).sort("occurred_at", -1).limit(self.basket_max_orders)
+            cursor = self.db[read_models.ORDERS].find(match, {"lines.sku": 1, "_id": 0}).sort("occurred_at", -1).limit(self.basket_max_orders)
             rules, n = association_rules(([line["sku"] for line in doc.get("lines", [])] for doc in cursor), min_pair_orders)
             names = self.catalog().products.set_index("sku")["name"]
             rules.insert(1, "antecedent_name", rules["antecedent"].map(names))

@@ -3,16 +3,16 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from services.common import store
+from services.common import read_models
 from services.common.events import Click, Event, OrderPlaced, ProductUpserted, PromotionExposed, ReturnReceived, Restocked, StoreUpserted
 from services.data_consumer.validation import CatalogCache
 
 COLLECTION_BY_TYPE: dict[type, str] = {
-    OrderPlaced: store.ORDERS,
-    Click: store.CLICKS,
-    ReturnReceived: store.RETURNS,
-    Restocked: store.RESTOCKS,
-    PromotionExposed: store.EXPOSURES,
+    OrderPlaced: read_models.ORDERS,
+    Click: read_models.CLICKS,
+    ReturnReceived: read_models.RETURNS,
+    Restocked: read_models.RESTOCKS,
+    PromotionExposed: read_models.EXPOSURES,
 }
 
 
@@ -41,5 +41,5 @@ def catalog_document(event: ProductUpserted | StoreUpserted) -> tuple[str, dict]
     doc = event.model_dump(mode="python", exclude={"event_id", "schema_version", "event_type", "channel", "occurred_at"})
     doc["updated_at"] = datetime.now(timezone.utc)
     if isinstance(event, ProductUpserted):
-        return store.PRODUCTS, {"_id": event.sku, **doc}
-    return store.STORES, {"_id": event.store_id, **doc}
+        return read_models.PRODUCTS, {"_id": event.sku, **doc}
+    return read_models.STORES, {"_id": event.store_id, **doc}

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from prometheus_client import start_http_server
 from pymongo.errors import PyMongoError
 
+from services.common import read_models
 from services.common.bus import EventConsumer, EventProducer, PublishError
 from services.common.logs import configure_logging
 from services.common.settings import Settings, exits_on_invalid_settings, load_settings
@@ -26,7 +27,6 @@ from services.data_consumer.retention import ClickRetention
 from services.data_consumer.watermarks import WatermarkConflict
 
 log = logging.getLogger(__name__)
-STATUS_COLLECTION = "consumer_status"
 STATUS_EVERY_S = 2.0
 RETRY_PAUSE_S = 0.5
 RETRY_MAX_PAUSE_S = 8.0
@@ -94,7 +94,7 @@ def _process_until_written(processor: BatchProcessor, records: list, stop: threa
 def _report_status(db, member: str, group: str, lag: int, rate: float) -> None:
     """A heartbeat document the dashboard reads for ingestion rate and lag."""
     try:
-        db[STATUS_COLLECTION].replace_one(
+        db[read_models.CONSUMER_STATUS].replace_one(
             {"_id": member},
             {"_id": member, "group": group, "lag": lag, "events_per_s": round(rate, 1), "updated_at": datetime.now(timezone.utc)},
             upsert=True,

@@ -16,7 +16,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from pymongo import ReplaceOne
 from pymongo.database import Database
 
-from services.common import store
+from services.common import read_models
 from services.common.events import EventRejected, ProductUpserted, StoreUpserted
 from services.data_consumer import metrics
 from services.data_consumer.dead_letter import DeadLetters
@@ -111,7 +111,7 @@ class BatchProcessor:
         owed = sorted(owed, key=lambda accepted: accepted.event.occurred_at)
         stock = [effect for accepted in owed for effect in stock_effects(accepted)]
         rollups = [effect for accepted in owed for effect in rollup_effects(accepted, self.catalog)]
-        apply_effects(self.db, store.STOCK, stock, partial(new_stock_document, catalog=self.catalog))
-        apply_effects(self.db, store.DAILY_SALES, rollups, partial(new_rollup_document, catalog=self.catalog))
+        apply_effects(self.db, read_models.STOCK, stock, partial(new_stock_document, catalog=self.catalog))
+        apply_effects(self.db, read_models.DAILY_SALES, rollups, partial(new_rollup_document, catalog=self.catalog))
         summaries = [effect for accepted in owed for effect in summary_effects(accepted, self.catalog)]
-        apply_effects(self.db, store.SALES_SUMMARY, summaries, partial(new_summary_document, catalog=self.catalog))
+        apply_effects(self.db, read_models.SALES_SUMMARY, summaries, partial(new_summary_document, catalog=self.catalog))

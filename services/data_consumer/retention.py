@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
-from services.common import store
+from services.common import read_models
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_S = 600.0
@@ -26,7 +26,7 @@ PURGE_EVERY_S = 600.0
 def purge_expired_clicks(db: Database, retention_days: int, now: datetime | None = None) -> int:
     """Delete clicks that happened more than ``retention_days`` before ``now``; returns how many went."""
     cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=retention_days)
-    return db[store.CLICKS].delete_many({"occurred_at": {"$lt": cutoff}}).deleted_count
+    return db[read_models.CLICKS].delete_many({"occurred_at": {"$lt": cutoff}}).deleted_count
 
 
 class ClickRetention:

@@ -8,38 +8,24 @@ from __future__ import annotations
 from datetime import datetime
 from functools import partial
 
-from services.common import store
+from services.common import read_models
 from services.common.events import OrderPlaced, Restocked, ReturnReceived
 from services.data_consumer.records import Accepted
 from services.data_consumer.validation import CatalogCache
 from services.data_consumer.watermarks import Effect, SideDocument
 
 
-def stock_status(on_hand: int, threshold: int) -> str:
-    if on_hand <= 0:
-        return "out"
-    return "low" if on_hand <= threshold else "ok"
-
-
 def new_stock_document(doc_id: str, catalog: CatalogCache) -> dict:
     sku, store_id = doc_id.split("|", 1)
-    threshold = catalog.product(sku)["reorder_threshold"]  # type: ignore[index]
-    return {"_id": doc_id, "sku": sku, "store_id": store_id, "on_hand": 0, "sold_units": 0, "received_units": 0,
-            "returned_units": 0, "backordered_units": 0, "reorder_threshold": threshold, "status": "out", "updated_at": None}
+    return read_models.new_stock_document(sku, store_id, catalog.product(sku)["reorder_threshold"])  # type: ignore[index]
 
 
 def _ledger(state: dict, event_id: str, line: int, kind: str, requested: int, moved: int, at: datetime) -> SideDocument:
-    return store.STOCK_LEDGER, {
-        "_id": f"{event_id}:{line}", "sku": state["sku"], "store_id": state["store_id"], "event_id": event_id, "kind": kind,
-        "requested": requested, "moved": moved, "on_hand_after": state["on_hand"], "occurred_at": at,
-    }
+    return read_models.STOCK_LEDGER, read_models.ledger_entry(state, event_id, line, kind, requested, moved, at)
 
 
 def _alert(state: dict, event_id: str, kind: str, message: str, at: datetime) -> SideDocument:
-    return store.ALERTS, {
-        "_id": f"{kind}:{event_id}:{state['sku']}:{state['store_id']}", "kind": kind, "sku": state["sku"], "store_id": state["store_id"],
-        "on_hand": state["on_hand"], "threshold": state["reorder_threshold"], "event_id": event_id, "message": message, "created_at": at,
-    }
+    return read_models.ALERTS, read_models.alert_document(state, event_id, kind, message, at)
 
 
 def apply_sale(state: dict, event_id: str, line: int, quantity: int, at: datetime) -> list[SideDocument]:
@@ -50,7 +36,7 @@ def apply_sale(state: dict, event_id: str, line: int, quantity: int, at: datetim
     state["on_hand"] = before - taken
     state["sold_units"] += taken
     state["backordered_units"] += shortfall
-    state["status"] = stock_status(state["on_hand"], state["reorder_threshold"])
+    state["status"] = read_models.stock_status(state["on_hand"], state["reorder_threshold"])
     state["updated_at"] = at
     side = [_ledger(state, event_id, line, "sale", -quantity, -taken, at)]
     if shortfall:
@@ -66,7 +52,7 @@ def apply_receipt(state: dict, event_id: str, kind: str, quantity: int, at: date
     """A restock or a return puts ``quantity`` back on hand."""
     state["on_hand"] += quantity
     state["received_units" if kind == "restock" else "returned_units"] += quantity
-    state["status"] = stock_status(state["on_hand"], state["reorder_threshold"])
+    state["status"] = read_models.stock_status(state["on_hand"], state["reorder_threshold"])
     state["updated_at"] = at
     return [_ledger(state, event_id, 0, kind, quantity, quantity, at)]
 
@@ -77,9 +63,9 @@ def stock_effects(accepted: Accepted) -> list[Effect]:
     event_id = str(event.event_id)
     if isinstance(event, OrderPlaced):
         return [
-            Effect(store.stock_id(line.sku, event.store_id), source, partial(apply_sale, event_id=event_id, line=index, quantity=line.quantity, at=event.occurred_at))
+            Effect(read_models.stock_id(line.sku, event.store_id), source, partial(apply_sale, event_id=event_id, line=index, quantity=line.quantity, at=event.occurred_at))
             for index, line in enumerate(event.lines)
         ]
     if isinstance(event, (Restocked, ReturnReceived)):
-        return [Effect(store.stock_id(event.sku, event.store_id), source, partial(apply_receipt, event_id=event_id, kind=event.event_type, quantity=event.quantity, at=event.occurred_at))]
+        return [Effect(read_models.stock_id(event.sku, event.store_id), source, partial(apply_receipt, event_id=event_id, kind=event.event_type, quantity=event.quantity, at=event.occurred_at))]
     return []

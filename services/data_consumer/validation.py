@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pymongo.database import Database
 
-from services.common import store
+from services.common import read_models
 from services.common.events import Event, EventRejected, OrderPlaced, ProductUpserted, ReturnReceived, Restocked, StoreUpserted, parse_event
 
 
@@ -27,7 +27,7 @@ class CatalogCache:
 
     def product(self, sku: str) -> dict | None:
         if sku not in self.products:
-            doc = self._db[store.PRODUCTS].find_one({"_id": sku})
+            doc = self._db[read_models.PRODUCTS].find_one({"_id": sku})
             if doc is None:
                 return None
             self.products[sku] = {k: doc[k] for k in ("category", "sub_category", "reorder_threshold", "cost_cents")}
@@ -35,7 +35,7 @@ class CatalogCache:
 
     def store(self, store_id: str) -> dict | None:
         if store_id not in self.stores:
-            doc = self._db[store.STORES].find_one({"_id": store_id})
+            doc = self._db[read_models.STORES].find_one({"_id": store_id})
             if doc is None:
                 return None
             self.stores[store_id] = {"region": doc["region"]}

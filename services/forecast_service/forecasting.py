@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from pymongo.database import Database
 
-from services.common import store
+from services.common import read_models
 from services.forecast_service import reorder as reorder_rules
 from services.forecast_service import what_if as scenarios
 from services.forecast_service.model.errors import ForecastInputError
@@ -27,7 +27,7 @@ def _check_horizon(table: ForecastTable, days: int, name: str) -> None:
 
 
 def require_store(table: ForecastTable, db: Database, store_id: str) -> None:
-    if store_id not in table.stores and db[store.STORES].find_one({"_id": store_id}, {"_id": 1}) is None:
+    if store_id not in table.stores and db[read_models.STORES].find_one({"_id": store_id}, {"_id": 1}) is None:
         raise UnknownEntityError("store_id", store_id)
 
 
@@ -36,7 +36,7 @@ def ensure_series(table: ForecastTable, db: Database, sku: str, store_id: str) -
     both SKU and store but the model never saw them sell together."""
     if table.is_cached(sku, store_id):
         return
-    if sku not in table.skus and db[store.PRODUCTS].find_one({"_id": sku}, {"_id": 1}) is None:
+    if sku not in table.skus and db[read_models.PRODUCTS].find_one({"_id": sku}, {"_id": 1}) is None:
         raise UnknownEntityError("sku", sku)
     require_store(table, db, store_id)
     table.add_unseen(sku, store_id)
@@ -55,7 +55,7 @@ def forecast_json(table: ForecastTable, db: Database, sku: str, store_id: str, h
 
 def facings_factors(db: Database) -> dict[str, float]:
     """Every product's facings factor (shelf room per unit vs a typical item; default 1)."""
-    return {doc["_id"]: facings_factor(doc) for doc in db[store.PRODUCTS].find({}, {"facings_factor": 1})}
+    return {doc["_id"]: facings_factor(doc) for doc in db[read_models.PRODUCTS].find({}, {"facings_factor": 1})}
 
 
 def shelf_plan(table: ForecastTable, store_id: str | None, days: int, factors: Mapping[str, float]) -> list[dict[str, Any]]:

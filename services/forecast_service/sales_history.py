@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from pymongo.database import Database
 
-from services.common import store
+from services.common import read_models
 
 DATE_COL = "date"
 SERIES_KEYS: tuple[str, str] = ("sku", "store_id")
@@ -54,7 +54,7 @@ def sales_day_span(db: Database, until: date | None = None) -> tuple[date, date]
     if match:
         pipeline.append({"$match": match})
     pipeline.append({"$group": {"_id": None, "first": {"$min": "$day"}, "last": {"$max": "$day"}}})
-    result = next(iter(db[store.DAILY_SALES].aggregate(pipeline)), None)
+    result = next(iter(db[read_models.DAILY_SALES].aggregate(pipeline)), None)
     if result is None or result.get("first") is None:
         return None
     return date.fromisoformat(result["first"]), date.fromisoformat(result["last"])
@@ -68,7 +68,7 @@ def daily_units(db: Database, since: date | None = None, until: date | None = No
     message limit; the find takes ~5 s.
     """
     projection = {"_id": 0, "day": 1, "sku": 1, "store_id": 1, "units": 1}
-    cursor = db[store.DAILY_SALES].find(_day_filter(since, until), projection, batch_size=_BATCH)
+    cursor = db[read_models.DAILY_SALES].find(_day_filter(since, until), projection, batch_size=_BATCH)
     rows = [(doc["day"], doc["sku"], doc["store_id"], doc.get("units", 0)) for doc in cursor]
     frame = pd.DataFrame(rows, columns=[DATE_COL, *SERIES_KEYS, TARGET])
     frame = frame.groupby([DATE_COL, *SERIES_KEYS], as_index=False, sort=False)[TARGET].sum()
@@ -137,14 +137,14 @@ def known_ids(db: Database, collection: str, ids: Iterable[str] | None = None) -
 
 
 def product(db: Database, sku: str) -> dict | None:
-    return db[store.PRODUCTS].find_one({"_id": sku})
+    return db[read_models.PRODUCTS].find_one({"_id": sku})
 
 
 def on_hand(db: Database, store_id: str | None = None) -> dict[tuple[str, str], float]:
     """Current stock per (sku, store_id) from the consumer's ``stock`` documents."""
     query = {"store_id": store_id} if store_id else {}
     return {(doc["sku"], doc["store_id"]): float(doc.get("on_hand", 0))
-            for doc in db[store.STOCK].find(query, {"sku": 1, "store_id": 1, "on_hand": 1})}
+            for doc in db[read_models.STOCK].find(query, {"sku": 1, "store_id": 1, "on_hand": 1})}
 
 
 def daily_price_and_units(db: Database, sku: str) -> pd.DataFrame:
@@ -156,7 +156,7 @@ def daily_price_and_units(db: Database, sku: str) -> pd.DataFrame:
         {"$match": {"sku": sku}},
         {"$group": {"_id": "$day", "units": {"$sum": "$units"}, "revenue_cents": {"$sum": "$revenue_cents"}}},
     ]
-    rows = [(doc["_id"], doc["units"], doc["revenue_cents"]) for doc in db[store.DAILY_SALES].aggregate(pipeline)]
+    rows = [(doc["_id"], doc["units"], doc["revenue_cents"]) for doc in db[read_models.DAILY_SALES].aggregate(pipeline)]
     frame = pd.DataFrame(rows, columns=[DATE_COL, "units", "revenue_cents"])
     frame[DATE_COL] = pd.to_datetime(frame[DATE_COL])
     frame = frame[frame["units"] > 0].sort_values(DATE_COL).reset_index(drop=True)
@@ -171,5 +171,5 @@ def totals_by_item(db: Database, store_id: str | None = None) -> pd.DataFrame:
         pipeline.append({"$match": {"store_id": store_id}})
     pipeline.append({"$group": {"_id": "$sku", "units": {"$sum": "$units"}, "revenue_cents": {"$sum": "$revenue_cents"},
                                 "cost_cents": {"$sum": "$cost_cents"}}})
-    rows = [(doc["_id"], doc["units"], doc["revenue_cents"] - doc["cost_cents"]) for doc in db[store.DAILY_SALES].aggregate(pipeline)]
+    rows = [(doc["_id"], doc["units"], doc["revenue_cents"] - doc["cost_cents"]) for doc in db[read_models.DAILY_SALES].aggregate(pipeline)]
     return pd.DataFrame(rows, columns=["sku", "units", "profit_cents"])

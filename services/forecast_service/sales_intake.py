@@ -18,7 +18,7 @@ from kafka.errors import KafkaError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pymongo.database import Database
 
-from services.common import store
+from services.common import read_models
 from services.common.bus import EventProducer
 from services.common.events import MAX_QUANTITY, Channel, Identifier, OrderLine, OrderPlaced
 from services.common.privacy import pseudonymize
@@ -62,8 +62,8 @@ class SaleRecord(BaseModel):
 
 def check_references(db: Database, records: list[SaleRecord]) -> None:
     """RecordsRejectedError with one FastAPI-style entry per unknown SKU or store."""
-    skus = known_ids(db, store.PRODUCTS, (r.sku for r in records))
-    stores = known_ids(db, store.STORES, (r.store_id for r in records))
+    skus = known_ids(db, read_models.PRODUCTS, (r.sku for r in records))
+    stores = known_ids(db, read_models.STORES, (r.store_id for r in records))
     errors: list[dict] = []
     for index, record in enumerate(records):
         if record.sku not in skus:

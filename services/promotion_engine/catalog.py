@@ -17,7 +17,7 @@ from typing import Generic, TypeVar
 
 from pymongo.database import Database
 
-from services.common import store
+from services.common import read_models
 
 T = TypeVar("T")
 
@@ -72,7 +72,7 @@ class Catalog:
     def _load(self) -> tuple[dict[str, Product], dict[str, list[str]]]:
         products: dict[str, Product] = {}
         by_category: dict[str, list[str]] = defaultdict(list)
-        for doc in self._db[store.PRODUCTS].find({}, {"category": 1, "sub_category": 1, "price_cents": 1, "cost_cents": 1}):
+        for doc in self._db[read_models.PRODUCTS].find({}, {"category": 1, "sub_category": 1, "price_cents": 1, "cost_cents": 1}):
             product = Product(str(doc["_id"]), doc.get("category", ""), doc.get("sub_category", ""), int(doc.get("price_cents", 0)), int(doc.get("cost_cents", 0)))
             products[product.sku] = product
             by_category[product.category].append(product.sku)
@@ -126,7 +126,7 @@ class StockView:
     def _load(self) -> dict[str | None, dict[str, StockLevel]]:
         by_store: dict[str | None, dict[str, StockLevel]] = defaultdict(dict)
         totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for doc in self._db[store.STOCK].find({}, {"sku": 1, "store_id": 1, "on_hand": 1, "reorder_threshold": 1}):
+        for doc in self._db[read_models.STOCK].find({}, {"sku": 1, "store_id": 1, "on_hand": 1, "reorder_threshold": 1}):
             level = StockLevel(int(doc.get("on_hand", 0)), int(doc.get("reorder_threshold", 0)))
             by_store[doc["store_id"]][doc["sku"]] = level
             totals[doc["sku"]][0] += level.on_hand

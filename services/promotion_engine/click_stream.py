@@ -20,7 +20,7 @@ from kafka.errors import KafkaError
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
-from services.common import store
+from services.common import read_models
 from services.common.events import Click, EventRejected, parse_event
 from services.promotion_engine.features import ClickRecord, ClickWindow, click_record
 
@@ -102,7 +102,7 @@ class ClickStreamTail:
             return
         since = datetime.now(timezone.utc) - self._window.window
         try:
-            for doc in self._db[store.CLICKS].find({"occurred_at": {"$gte": since}}, {"customer_id": 1, "action": 1, "sku": 1, "occurred_at": 1}):
+            for doc in self._db[read_models.CLICKS].find({"occurred_at": {"$gte": since}}, {"customer_id": 1, "action": 1, "sku": 1, "occurred_at": 1}):
                 self._window.add(doc["customer_id"], click_record(doc))
         except PyMongoError as exc:
             log.warning("click window backfill from MongoDB failed (the stream still feeds it): %s", exc)

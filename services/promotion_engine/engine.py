@@ -31,7 +31,7 @@ from datetime import datetime, timedelta, timezone
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
-from services.common import store
+from services.common import read_models
 from services.common.bus import EventProducer
 from services.common.data_subjects import pull_journal_entries, subject_hash
 from services.common.settings import Settings
@@ -211,7 +211,7 @@ class Engine:
         """Apply erasures audited since the last look (by any process) to this process's memory. The audit holds
         only the id's hash, so the ids held here are hashed and compared; counters this process wrote after
         the erasure are deleted again."""
-        found = list(self.db[store.PRIVACY_AUDIT].find({"action": "erase", "at": {"$gte": self._erasures_since}}, {"subject_sha256": 1, "at": 1}))
+        found = list(self.db[read_models.PRIVACY_AUDIT].find({"action": "erase", "at": {"$gte": self._erasures_since}}, {"subject_sha256": 1, "at": 1}))
         erased = [doc for doc in found if doc["_id"] not in self._erasures_applied]
         if not erased:
             return
@@ -225,7 +225,7 @@ class Engine:
             if subject_hash(customer_id) in wanted:
                 with self.exposures.writes_held():
                     self.forget(customer_id)
-                    self.db[store.PROMOTION_FREQUENCY].delete_many({"customer_id": customer_id})
+                    self.db[read_models.PROMOTION_FREQUENCY].delete_many({"customer_id": customer_id})
                     pull_journal_entries(self.db, customer_id)
                 log.info("erasure applied to this process's memory (subject %s…)", subject_hash(customer_id)[:12])
 

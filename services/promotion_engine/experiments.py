@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from pymongo.database import Database
 
-from services.common import store
+from services.common import read_models
 
 Z_95 = 1.959963984540054  # two-sided 95% quantile of the standard normal
 
@@ -136,12 +136,12 @@ def summarize(promotion_id: str, first: Mapping[str, tuple[datetime, str]], outc
 
 def measure_experiment(db: Database, promotion_id: str, skus: set[str], window_days: int, now: datetime) -> ExperimentResult:
     """Read the promotion's exposures and the exposed customers' orders, and summarize."""
-    first = first_exposures(db[store.EXPOSURES].find({"promotion_id": promotion_id}, {"customer_id": 1, "arm": 1, "occurred_at": 1}))
+    first = first_exposures(db[read_models.EXPOSURES].find({"promotion_id": promotion_id}, {"customer_id": 1, "arm": 1, "occurred_at": 1}))
     outcomes: dict[str, _Outcome] = {}
     if first:
         window = timedelta(days=window_days)
         starts = [at for at, _ in first.values()]
-        orders = db[store.ORDERS].find(
+        orders = db[read_models.ORDERS].find(
             {"customer_id": {"$in": list(first)}, "occurred_at": {"$gte": min(starts), "$lte": max(starts) + window}},
             {"customer_id": 1, "occurred_at": 1, "lines": 1})
         outcomes = attribute(first, orders, skus, window)

@@ -50,7 +50,7 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from pymongo.database import Database
 
-from services.common import store
+from services.common import read_models
 from services.common.bus import EventProducer
 from services.common.events import exposure_to_bytes
 from services.promotion_engine import metrics
@@ -89,8 +89,8 @@ def _counts(doc: dict) -> dict[str, int]:
 
 class ExposureLog:
     def __init__(self, db: Database, producer: EventProducer, write_behind: bool = False) -> None:
-        self._counters = db[store.PROMOTION_FREQUENCY]
-        self._journal = db[store.PROMOTION_FREQUENCY_JOURNAL]
+        self._counters = db[read_models.PROMOTION_FREQUENCY]
+        self._journal = db[read_models.PROMOTION_FREQUENCY_JOURNAL]
         self._producer = producer
         self._day = ""
         self._known: dict[str, int] = {}  # counter id -> serves this process knows of today (a lower bound)

@@ -34,7 +34,7 @@ import numpy as np
 from pymongo import DESCENDING
 from pymongo.database import Database
 
-from services.common import store
+from services.common import read_models
 from services.promotion_engine.catalog import Catalog, Product
 
 log = logging.getLogger(__name__)
@@ -144,13 +144,13 @@ class OrderHistory:
 
     def _rebuild(self, now: datetime, products: Mapping[str, Product], began: float) -> int:
         """Summarize every order of the lookback afresh: where orders age out, and orders without ``ingested_at`` come in."""
-        latest = self._db[store.ORDERS].find_one({"ingested_at": {"$exists": True}}, {"ingested_at": 1}, sort=[("ingested_at", DESCENDING)])
+        latest = self._db[read_models.ORDERS].find_one({"ingested_at": {"$exists": True}}, {"ingested_at": 1}, sort=[("ingested_at", DESCENDING)])
         self._watermark = latest["ingested_at"] if latest else EPOCH  # so the scan keeps only the ``_id``s near it
         self._recent = {}
         self._units = defaultdict(int)
         customers: dict[str, CustomerHistory] = defaultdict(CustomerHistory)
         applied = 0
-        for order in self._db[store.ORDERS].find({"occurred_at": {"$gte": now - self._lookback}}, HISTORY_PROJECTION):
+        for order in self._db[read_models.ORDERS].find({"occurred_at": {"$gte": now - self._lookback}}, HISTORY_PROJECTION):
             self._mark_read(order)
             customers[order["customer_id"]].add(order, products)
             self._count_units(order)
@@ -172,7 +172,7 @@ class OrderHistory:
         oldest = now - self._lookback
         changed: dict[str, CustomerHistory] = {}
         applied = 0
-        for order in self._db[store.ORDERS].find({"ingested_at": {"$gt": self._watermark - INGEST_OVERLAP}}, HISTORY_PROJECTION):
+        for order in self._db[read_models.ORDERS].find({"ingested_at": {"$gt": self._watermark - INGEST_OVERLAP}}, HISTORY_PROJECTION):
             if not self._mark_read(order) or order["occurred_at"] < oldest:
                 continue
             customer_id = order["customer_id"]
@@ -395,7 +395,7 @@ class MongoRecentClicks:
     """Per-request query of the stored clicks: fine on MongoDB with the ``customer_id`` index."""
 
     def __init__(self, db: Database, minutes: int) -> None:
-        self._collection = db[store.CLICKS]
+        self._collection = db[read_models.CLICKS]
         self.window = timedelta(minutes=minutes)
 
     def activity(self, customer_id: str, now: datetime) -> RecentActivity:

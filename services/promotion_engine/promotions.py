@@ -35,11 +35,11 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from services.common import read_models
 from services.promotion_engine.catalog import Catalog, TTLValue
 from services.promotion_engine.errors import Conflict, InvalidField, NotFound
 from services.promotion_engine.schemas import PromotionIn
 
-COLLECTION = "promotions"
 BOGO_PCT = 50.0
 _EDITABLE = ("name", "type", "discount_pct", "discount_cents", "sku", "category", "channels", "starts_at", "ends_at",
              "budget_cents", "max_per_customer_per_day", "stock_cover_threshold")
@@ -111,7 +111,7 @@ class PromotionStore:
 
     def __init__(self, db: Database, catalog: Catalog, ttl_s: float, write_behind: bool = False) -> None:
         self._db = db
-        self._collection = db[COLLECTION]
+        self._collection = db[read_models.PROMOTIONS]
         self._catalog = catalog
         self._live = TTLValue(self._load_current, ttl_s)
         self._lock = threading.Lock()

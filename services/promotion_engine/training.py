@@ -13,7 +13,7 @@ learner refitted on all rows. Nothing touches the active model unless every step
 
 The status and the "one training at a time" slot are shared by every process on the database (the
 engine may run as several workers behind one port): one document, ``_id: "current"`` in
-``store.PROMOTION_TRAINING``, holds the ``TrainingStatus`` fields and the owner's heartbeat
+``read_models.PROMOTION_TRAINING``, holds the ``TrainingStatus`` fields and the owner's heartbeat
 ``updated_at``. A job claims the slot atomically when no job is running; every later write of a job
 (progress, heartbeat, end) is guarded by its ``job_id``, so a job that lost the slot changes nothing,
 and it stops at its next progress step, before it could activate a model. The owner refreshes
@@ -40,7 +40,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 from sklearn.model_selection import train_test_split
 
-from services.common import store
+from services.common import read_models
 from services.promotion_engine import metrics
 from services.promotion_engine.catalog import Catalog
 from services.promotion_engine.config import PromotionConfig
@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 
 HELD_OUT_FRACTION = 0.3
 UPLIFT_AT = 0.3
-CURRENT = "current"  # _id of the one document in store.PROMOTION_TRAINING
+CURRENT = "current"  # _id of the one document in read_models.PROMOTION_TRAINING
 HEARTBEAT_S = 30.0
 STALE_AFTER = timedelta(minutes=5)  # ten missed heartbeats: the owner's process is gone, not merely busy
 FAILED_STAGE = "failed; the active model is unchanged"
@@ -81,7 +81,7 @@ class TrainingSet:
 def count_closed_exposures(db: Database, now: datetime, attribution_days: int) -> dict[str, int]:
     """Exposures per arm whose attribution window has closed: what a training run could use."""
     cutoff = now - timedelta(days=attribution_days)
-    return {arm: db[store.EXPOSURES].count_documents({"arm": arm, "occurred_at": {"$lte": cutoff}}) for arm in ("treatment", "control")}
+    return {arm: db[read_models.EXPOSURES].count_documents({"arm": arm, "occurred_at": {"$lte": cutoff}}) for arm in ("treatment", "control")}
 
 
 def _grouped(docs, customers: set[str]) -> dict[str, list]:
@@ -106,7 +106,7 @@ def build_training_set(db: Database, catalog: Catalog, now: datetime, attributio
     """Rows, treatment and outcome from exposures with a closed window (see the module docstring)."""
     window, lookback, recent = timedelta(days=attribution_days), timedelta(days=history_days), timedelta(minutes=recent_minutes)
     first: dict[tuple[str, str], dict] = {}
-    for doc in db[store.EXPOSURES].find({"occurred_at": {"$lte": now - window}}, {"customer_id": 1, "promotion_id": 1, "arm": 1, "sku": 1, "occurred_at": 1}):
+    for doc in db[read_models.EXPOSURES].find({"occurred_at": {"$lte": now - window}}, {"customer_id": 1, "promotion_id": 1, "arm": 1, "sku": 1, "occurred_at": 1}):
         key = (doc["customer_id"], doc["promotion_id"])
         if key not in first or doc["occurred_at"] < first[key]["occurred_at"]:
             first[key] = doc
@@ -114,9 +114,9 @@ def build_training_set(db: Database, catalog: Catalog, now: datetime, attributio
         return TrainingSet(pd.DataFrame(columns=list(FEATURE_COLUMNS)), np.zeros(0, dtype=np.int8), np.zeros(0))
     customers = {c for c, _ in first}
     starts = [doc["occurred_at"] for doc in first.values()]
-    orders = _grouped(db[store.ORDERS].find({"occurred_at": {"$gte": min(starts) - lookback, "$lte": max(starts) + window}}, ORDER_PROJECTION), customers)
+    orders = _grouped(db[read_models.ORDERS].find({"occurred_at": {"$gte": min(starts) - lookback, "$lte": max(starts) + window}}, ORDER_PROJECTION), customers)
     order_times = {c: [o["occurred_at"] for o in rows] for c, rows in orders.items()}
-    clicks = _grouped(db[store.CLICKS].find({"occurred_at": {"$gte": min(starts) - recent, "$lt": max(starts)}},
+    clicks = _grouped(db[read_models.CLICKS].find({"occurred_at": {"$gte": min(starts) - recent, "$lt": max(starts)}},
                                             {"customer_id": 1, "action": 1, "sku": 1, "occurred_at": 1}), customers)
     promotions = {doc["_id"]: Promotion.from_doc(doc) for doc in db[PROMOTIONS].find({})}
     products = catalog.products
@@ -178,7 +178,7 @@ class Trainer:
         self._catalog = catalog
         self._registry = registry
         self._config = config
-        self._slot = db[store.PROMOTION_TRAINING]
+        self._slot = db[read_models.PROMOTION_TRAINING]
         self._thread: threading.Thread | None = None
 
     @property

@@ -14,11 +14,12 @@ import pytest
 from dash import Dash
 from pymongo.database import Database
 
-from services.common import store
+from services.common import read_models
 from services.common.settings import Settings
 from services.common.store import connect, ensure_indexes
 from services.dashboard.data import DashboardData
-from services.data_consumer.rollups import SUMMARY_CATEGORY_COUNTERS, SummaryItem, add_to_summary, discount_band, new_summary_document, summary_ids
+from services.common.read_models import SUMMARY_CATEGORY_COUNTERS, SummaryItem, add_to_summary, discount_band, summary_ids
+from services.data_consumer.rollups import new_summary_document
 from services.data_consumer.validation import CatalogCache
 
 DAY = date(2026, 3, 10)
@@ -40,11 +41,11 @@ def data(db: Database) -> DashboardData:
 
 def seed_catalog(db: Database) -> None:
     """Two products in two categories, two stores in two regions."""
-    db[store.PRODUCTS].insert_many([
+    db[read_models.PRODUCTS].insert_many([
         {"_id": "A1", "name": "Apples", "category": "Grocery", "sub_category": "Fruit", "price_cents": 1000, "cost_cents": 600, "reorder_threshold": 3},
         {"_id": "B2", "name": "Bowls", "category": "Home", "sub_category": "Kitchen", "price_cents": 2500, "cost_cents": 1000, "reorder_threshold": 3},
     ])
-    db[store.STORES].insert_many([
+    db[read_models.STORES].insert_many([
         {"_id": "s1", "name": "Seattle", "region": "West", "latitude": 47.6, "longitude": -122.3},
         {"_id": "s2", "name": "Boston", "region": "East", "latitude": 42.4, "longitude": -71.1},
     ])
@@ -63,7 +64,7 @@ def rollup(day: date, sku: str = "A1", store_id: str = "s1", channel: str = "onl
 def insert_rollups(db: Database, rows: list[dict]) -> None:
     """Store hand-made ``daily_sales`` rows and fold them into the day and month summaries the pages read, with the
     consumer's own summary functions (each row stands for one order line, so its discount band is the row's)."""
-    db[store.DAILY_SALES].insert_many(rows)
+    db[read_models.DAILY_SALES].insert_many(rows)
     catalog = CatalogCache(db)
     summaries: dict[str, dict] = {}
     for row in rows:
@@ -71,10 +72,10 @@ def insert_rollups(db: Database, rows: list[dict]) -> None:
                            discount_band(row["discount_cents"], row["revenue_cents"] + row["discount_cents"]))
         for doc_id in summary_ids(row["day"], row["store_id"], row["channel"]):
             if doc_id not in summaries:
-                summaries[doc_id] = db[store.SALES_SUMMARY].find_one({"_id": doc_id}) or new_summary_document(doc_id, catalog)
+                summaries[doc_id] = db[read_models.SALES_SUMMARY].find_one({"_id": doc_id}) or new_summary_document(doc_id, catalog)
             add_to_summary(summaries[doc_id], [item])
     for doc_id, doc in summaries.items():
-        db[store.SALES_SUMMARY].replace_one({"_id": doc_id}, doc, upsert=True)
+        db[read_models.SALES_SUMMARY].replace_one({"_id": doc_id}, doc, upsert=True)
 
 
 def order_doc(day: date, skus: list[str], channel: str = "online", store_id: str = "s1", revenue: int = 1000, minute: int = 0) -> dict:

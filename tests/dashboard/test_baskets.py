@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from services.common import store
+from services.common import read_models
 from services.dashboard.baskets import association_rules
 from services.dashboard.data import DashboardData
 from services.dashboard.filters import Filters
@@ -40,7 +40,7 @@ def test_basket_rules_mine_the_newest_orders_of_the_period(db) -> None:
     seed_catalog(db)
     docs = [order_doc(DAY, ["A1", "B2"], minute=i) for i in range(3)] + [order_doc(DAY, ["A1"], minute=10)]
     docs.append(order_doc(DAY - timedelta(days=40), ["A1", "B2"]))  # outside the period
-    db[store.ORDERS].insert_many(docs)
+    db[read_models.ORDERS].insert_many(docs)
     data = DashboardData(db, ttl_s=0, basket_max_orders=3)
     rules, mined = data.basket_rules(Filters(DAY - timedelta(days=6), DAY))
     assert mined == 3  # capped: the newest three (one single-line order and two pairs)

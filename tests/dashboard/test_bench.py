@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from pymongo.database import Database
 
-from services.common import store
+from services.common import read_models, store
 from services.benchmarks.dashboard import bench_pages, fill_database, run_dashboard_bench
 from services.dashboard.data import DashboardData
 from services.dashboard.filters import Filters
@@ -29,12 +29,12 @@ def filled(db: Database) -> Database:
 
 def _rollup_sums(db: Database, f: Filters, key: str, categories: tuple[str, ...] = ()) -> dict:
     match = {"day": {"$gte": f.start.isoformat(), "$lte": f.end.isoformat()}} | ({"category": {"$in": list(categories)}} if categories else {})
-    return {d["_id"]: d["revenue_cents"] for d in db[store.DAILY_SALES].aggregate([{"$match": match}, {"$group": {"_id": f"${key}", "revenue_cents": {"$sum": "$revenue_cents"}}}])}
+    return {d["_id"]: d["revenue_cents"] for d in db[read_models.DAILY_SALES].aggregate([{"$match": match}, {"$group": {"_id": f"${key}", "revenue_cents": {"$sum": "$revenue_cents"}}}])}
 
 
 def test_summaries_have_the_consumers_shape(filled: Database) -> None:
-    day = filled[store.SALES_SUMMARY].find_one({"grain": "day"})
-    month = filled[store.SALES_SUMMARY].find_one({"grain": "month"})
+    day = filled[read_models.SALES_SUMMARY].find_one({"grain": "day"})
+    month = filled[read_models.SALES_SUMMARY].find_one({"grain": "month"})
     built = new_summary_document(day["_id"], CatalogCache(filled))
     assert set(day) == set(month) == set(built) | {"version", "applied"}
     assert all(set(doc[table]) == set(built[table]) for doc in (day, month) for table in ("skus", "categories", "discounts"))
@@ -57,7 +57,7 @@ def test_period_numbers_from_summaries_equal_the_rollups(filled: Database) -> No
 def test_sku_history_reads_the_rollups_by_id(filled: Database) -> None:
     data = DashboardData(filled, ttl_s=0)
     history = data.sku_history("SKU0000", "ST00", END, days=40)
-    rows = filled[store.DAILY_SALES].find({"sku": "SKU0000", "store_id": "ST00", "day": {"$gte": (END - timedelta(days=39)).isoformat()}})
+    rows = filled[read_models.DAILY_SALES].find({"sku": "SKU0000", "store_id": "ST00", "day": {"$gte": (END - timedelta(days=39)).isoformat()}})
     expected: dict[str, int] = {}
     for row in rows:
         expected[row["day"]] = expected.get(row["day"], 0) + row["units"]
@@ -69,7 +69,7 @@ def test_bench_times_every_page_and_drops_its_database(isolated_settings) -> Non
     result = bench_pages(isolated_settings, orders=2000, days=60, repeats=1)
     assert set(result["pages"]) == {"overview", "sales", "inventory", "promotions", "forecasts", "baskets", "reports"}
     assert all(t["cold_30d_ms"] > 0 and t["cold_full_ms"] > 0 and t["warm_30d_ms"] >= 0 and t["warm_full_ms"] >= 0 for t in result["pages"].values())
-    assert result["documents"][store.SALES_SUMMARY] > 60 * 3 and result["slowest_cold_full_ms"] >= result["pages"]["sales"]["cold_full_ms"]
+    assert result["documents"][read_models.SALES_SUMMARY] > 60 * 3 and result["slowest_cold_full_ms"] >= result["pages"]["sales"]["cold_full_ms"]
     client = store.connect(isolated_settings.mongo_uri, isolated_settings.mongo_db).client
     assert not [name for name in client.list_database_names() if name.startswith(f"{isolated_settings.mongo_db}_bench_")]
 

@@ -17,7 +17,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from werkzeug.serving import make_server
 
-from services.common import store
+from services.common import read_models
 from services.devstack.process import free_port
 from services.common.settings import Settings
 from services.common.store import connect, ensure_indexes
@@ -55,13 +55,13 @@ def base_url(dashboard_app, app_settings: Settings) -> Iterator[str]:
     insert_rollups(db, [rollup(today, "A1", "s1", "online", units=10, revenue=10_000, cost=6000),
                                        rollup(today - timedelta(days=3), "B2", "s2", "store", units=2, revenue=5000, cost=2000),
                                        rollup(today - timedelta(days=40), "A1", "s1", "online", units=4, revenue=4000, cost=2400)])
-    db[store.ORDERS].insert_many([order_doc(today, ["A1", "B2"], revenue=10_000), order_doc(today - timedelta(days=3), ["A1", "B2"], channel="store", store_id="s2")])
-    db[store.STOCK].insert_many([  # A1|s1 is left to the consumer: the sale creates it
+    db[read_models.ORDERS].insert_many([order_doc(today, ["A1", "B2"], revenue=10_000), order_doc(today - timedelta(days=3), ["A1", "B2"], channel="store", store_id="s2")])
+    db[read_models.STOCK].insert_many([  # A1|s1 is left to the consumer: the sale creates it
         {"_id": f"{sku}|{store_id}", "sku": sku, "store_id": store_id, "on_hand": on_hand, "reorder_threshold": 3, "status": status, "sold_units": 5,
          "received_units": 5 + on_hand, "returned_units": 0, "backordered_units": 0, "updated_at": None, "version": 1, "applied": {}}
         for sku, store_id, on_hand, status in (("A1", "s2", 12, "ok"), ("B2", "s1", 2, "low"), ("B2", "s2", 0, "out"))])
     now = datetime.now(timezone.utc)
-    db[store.ALERTS].insert_many([{"_id": f"seed-{kind}", "kind": kind, "sku": "B2", "store_id": store_id, "on_hand": on_hand, "threshold": 3,
+    db[read_models.ALERTS].insert_many([{"_id": f"seed-{kind}", "kind": kind, "sku": "B2", "store_id": store_id, "on_hand": on_hand, "threshold": 3,
                                    "message": f"B2 at {store_id}: {kind.replace('_', ' ')}", "created_at": now - timedelta(hours=1)}
                                   for kind, store_id, on_hand in (("low_stock", "s1", 2), ("out_of_stock", "s2", 0))])
     stop = threading.Event()
@@ -164,7 +164,7 @@ def test_sale_entered_in_the_form_reaches_the_kpis(base_url: str, driver: WebDri
     driver.find_element(By.LINK_TEXT, "Overview").click()
     # seeded $100.00 today and $50.00 three days ago, + 3 × $10.00 at the catalog price once the consumer has stored the sale
     wait_until(lambda: driver.find_element(By.CSS_SELECTOR, "#kpi-revenue .kpi-value").text == "$180.00", "the sale in the revenue KPI",
-               state=lambda: (driver.find_element(By.ID, "overview-kpis").text, list(db[store.ORDERS].find({}, {"_id": 1, "day": 1})),
-                              list(db[store.DAILY_SALES].find({}, {"_id": 1, "revenue_cents": 1}))))
+               state=lambda: (driver.find_element(By.ID, "overview-kpis").text, list(db[read_models.ORDERS].find({}, {"_id": 1, "day": 1})),
+                              list(db[read_models.DAILY_SALES].find({}, {"_id": 1, "revenue_cents": 1}))))
     wait_until(lambda: driver.find_element(By.CSS_SELECTOR, "#kpi-orders .kpi-value").text == "3", "the sale in the orders KPI")  # re-rendered each tick
     assert severe(driver) == []

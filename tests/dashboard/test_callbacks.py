@@ -13,7 +13,7 @@ from types import ModuleType
 import plotly.graph_objects as go
 import pytest
 
-from services.common import store
+from services.common import read_models
 from services.dashboard.context import EXTENSION, DashboardContext
 from services.dashboard.data import DashboardData
 from tests.dashboard.conftest import insert_rollups, DAY, order_doc, rollup, seed_catalog
@@ -57,7 +57,7 @@ def test_overview_kpis_show_rollup_revenue_with_delta_and_say_the_engine_is_down
     seed_catalog(db)
     insert_rollups(db, [rollup(DAY, "A1", revenue=6000, cost=3000), rollup(DAY, "B2", channel="store", revenue=3000, cost=1000),
                                        rollup(DAY - timedelta(days=7), "A1", revenue=6000, cost=3000)])
-    db[store.ORDERS].insert_many([order_doc(DAY, ["A1"], revenue=6000), order_doc(DAY, ["B2"], channel="store", revenue=3000)])
+    db[read_models.ORDERS].insert_many([order_doc(DAY, ["A1"], revenue=6000), order_doc(DAY, ["B2"], channel="store", revenue=3000)])
     cards, figure, alerts = page("overview").render_overview(WEEK, 0)
     assert card(cards, "kpi-revenue") == "Revenue $90.00 +50.0% vs previous"
     assert card(cards, "kpi-orders").startswith("Orders 2 ")

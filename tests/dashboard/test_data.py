@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from services.common import store
+from services.common import read_models
 from services.dashboard.data import DashboardData
 from services.dashboard.filters import Filters
 from services.dashboard.formatting import change
@@ -48,10 +48,10 @@ def test_dimension_filters_restrict_the_rollups(data: DashboardData, sales, dime
 
 def test_orders_aov_and_conversion_come_from_orders_and_sessions(data: DashboardData, db) -> None:
     seed_catalog(db)
-    db[store.ORDERS].insert_many([order_doc(DAY, ["A1"], revenue=1000), order_doc(DAY, ["A1", "B2"], revenue=3000, minute=1),
+    db[read_models.ORDERS].insert_many([order_doc(DAY, ["A1"], revenue=1000), order_doc(DAY, ["A1", "B2"], revenue=3000, minute=1),
                                   order_doc(DAY, ["B2"], channel="store", store_id="s2", revenue=5000),
                                   order_doc(DAY - timedelta(days=30), ["A1"], revenue=10)])
-    db[store.CLICKS].insert_many([click_doc(DAY, s) for s in ("x1", "x1", "x2", "x3", "x4")])
+    db[read_models.CLICKS].insert_many([click_doc(DAY, s) for s in ("x1", "x1", "x2", "x3", "x4")])
     numbers, previous = data.compare_periods(WEEK)
     assert (previous.orders, previous.sessions, previous.conversion) == (0, 0, None)
     assert (numbers.orders, numbers.order_revenue_cents, numbers.aov_cents) == (3, 9000, 3000)
@@ -106,11 +106,11 @@ def test_bestsellers_and_stores_join_the_catalog(data: DashboardData, sales) -> 
 
 def test_stock_and_alerts_follow_region_and_category_filters(data: DashboardData, db) -> None:
     seed_catalog(db)
-    db[store.STOCK].insert_many([
+    db[read_models.STOCK].insert_many([
         {"_id": "A1|s1", "sku": "A1", "store_id": "s1", "on_hand": 2, "reorder_threshold": 3, "status": "low", "sold_units": 8, "backordered_units": 0},
         {"_id": "B2|s2", "sku": "B2", "store_id": "s2", "on_hand": 0, "reorder_threshold": 3, "status": "out", "sold_units": 5, "backordered_units": 2}])
     at = datetime(2026, 3, 9, 12, tzinfo=timezone.utc)
-    db[store.ALERTS].insert_many([
+    db[read_models.ALERTS].insert_many([
         {"_id": "1", "kind": "low_stock", "sku": "A1", "store_id": "s1", "on_hand": 2, "threshold": 3, "message": "A1 low", "created_at": at},
         {"_id": "2", "kind": "out_of_stock", "sku": "B2", "store_id": "s2", "on_hand": 0, "threshold": 3, "message": "B2 out", "created_at": at},
         {"_id": "3", "kind": "low_stock", "sku": "A1", "store_id": "s1", "on_hand": 1, "threshold": 3, "message": "old", "created_at": at - timedelta(days=30)}])

@@ -5,7 +5,7 @@ import csv
 import io
 from datetime import date, timedelta
 
-from services.common import store
+from services.common import read_models
 from services.dashboard.api_client import PromotionClient
 from services.dashboard.reports import build_report, report_csv, report_filters, report_html
 from services.dashboard.scheduler import due_periods, generate_due_reports
@@ -18,7 +18,7 @@ def _seed(db) -> None:
     seed_catalog(db)
     insert_rollups(db, [rollup(DAY, "A1", revenue=3000, cost=1000), rollup(DAY - timedelta(days=7), "A1", revenue=2000, cost=1000),
                                        rollup(DAY, "B2", channel="store", revenue=1000, cost=500)])
-    db[store.ORDERS].insert_many([order_doc(DAY, ["A1"], revenue=3000), order_doc(DAY, ["B2"], channel="store", revenue=1000)])
+    db[read_models.ORDERS].insert_many([order_doc(DAY, ["A1"], revenue=3000), order_doc(DAY, ["B2"], channel="store", revenue=1000)])
 
 
 def test_weekly_report_has_headlines_movers_summary_and_says_promotions_are_unavailable(db, data) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 
-from services.common import store
+from services.common import read_models
 from services.common.bus import EventConsumer
 from services.data_consumer.main import run_consumer
 from tests.waiting import wait_for
@@ -57,12 +57,12 @@ def test_events_published_before_their_catalog_are_applied_not_dead_lettered(set
     consumer = threading.Thread(target=run_consumer, args=(settings.model_copy(update={"consumer_batch_size": 20}), stop), daemon=True)
     consumer.start()
     try:  # a sale may still meet its SKU before the restock (two topics): then it is a backorder, never a dead letter
-        wait_for(lambda: sum(d["sold_units"] + d["backordered_units"] for d in db[store.STOCK].find()) == 2 * len(SKUS)
-                 and db[store.STOCK].count_documents({"received_units": 10}) == len(SKUS),  # restocks are on a topic of their own
-                 "every SKU's sale and restock applied", state=lambda: {"stock": db[store.STOCK].count_documents({}), "orders": db[store.ORDERS].count_documents({})})
+        wait_for(lambda: sum(d["sold_units"] + d["backordered_units"] for d in db[read_models.STOCK].find()) == 2 * len(SKUS)
+                 and db[read_models.STOCK].count_documents({"received_units": 10}) == len(SKUS),  # restocks are on a topic of their own
+                 "every SKU's sale and restock applied", state=lambda: {"stock": db[read_models.STOCK].count_documents({}), "orders": db[read_models.ORDERS].count_documents({})})
     finally:
         stop.set()
         consumer.join(30)
-    assert db[store.ORDERS].count_documents({}) == len(SKUS)
-    assert db[store.STOCK].count_documents({"received_units": 10}) == len(SKUS)
+    assert db[read_models.ORDERS].count_documents({}) == len(SKUS)
+    assert db[read_models.STOCK].count_documents({"received_units": 10}) == len(SKUS)
     assert read_records(settings, [settings.topics.dead_letter], expected=1, timeout_s=3) == []

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from services.common import store
+from services.common import read_models
 from services.common.settings import Settings
 from tests.waiting import wait_for
 from tests.factories import order, product, restock, shop_store
@@ -51,21 +51,21 @@ def _publish_stream(producer, count: int, seed: int) -> dict[str, int]:
 
 
 def _units_sold(db) -> int:
-    return sum(doc["sold_units"] for doc in db[store.STOCK].find({}, {"sold_units": 1}))
+    return sum(doc["sold_units"] for doc in db[read_models.STOCK].find({}, {"sold_units": 1}))
 
 
 def _progress(db) -> dict:
-    return {c: db[c].count_documents({}) for c in (store.ORDERS, store.STOCK, store.STOCK_LEDGER, store.PRODUCTS, "consumer_status")}
+    return {c: db[c].count_documents({}) for c in (read_models.ORDERS, read_models.STOCK, read_models.STOCK_LEDGER, read_models.PRODUCTS, "consumer_status")}
 
 
 def _assert_exact(db, count: int, sold: dict[str, int]) -> None:
-    assert db[store.ORDERS].count_documents({}) == count
+    assert db[read_models.ORDERS].count_documents({}) == count
     for sku in SKUS:
-        stock = db[store.STOCK].find_one({"_id": f"{sku}|s1"})
+        stock = db[read_models.STOCK].find_one({"_id": f"{sku}|s1"})
         assert (stock["on_hand"], stock["sold_units"]) == (INITIAL_STOCK - sold[sku], sold[sku]), sku
-        rolled = sum(doc["units"] for doc in db[store.DAILY_SALES].find({"sku": sku}))
+        rolled = sum(doc["units"] for doc in db[read_models.DAILY_SALES].find({"sku": sku}))
         assert rolled == sold[sku], sku
-    assert db[store.STOCK_LEDGER].count_documents({"kind": "sale"}) == count
+    assert db[read_models.STOCK_LEDGER].count_documents({"kind": "sale"}) == count
 
 
 def test_consumer_killed_repeatedly_mid_stream_stores_every_event_once_and_stock_exact(settings, db, producer):
@@ -75,10 +75,10 @@ def test_consumer_killed_repeatedly_mid_stream_stores_every_event_once_and_stock
     try:
         # The catalog must be in before the orders that name it: topics are not ordered among each other.
         _publish_catalog(producer)
-        wait_for(lambda: db[store.STOCK].count_documents({}) == len(SKUS), "the catalog and stock")
+        wait_for(lambda: db[read_models.STOCK].count_documents({}) == len(SKUS), "the catalog and stock")
         sold = _publish_stream(producer, count, seed=7)
         for target in (800, 2000, 3500):
-            wait_for(lambda: db[store.ORDERS].count_documents({}) >= target, f"{target} orders stored", state=lambda: (_progress(db), f"consumer exit code {process.poll()}"))
+            wait_for(lambda: db[read_models.ORDERS].count_documents({}) >= target, f"{target} orders stored", state=lambda: (_progress(db), f"consumer exit code {process.poll()}"))
             process.send_signal(signal.SIGKILL)
             process.wait()
             kills += 1
@@ -99,7 +99,7 @@ def test_two_consumers_in_one_group_split_partitions_and_store_once(settings, db
         # Topics are not ordered among each other: with the catalog on one member's partitions and
         # orders on the other's, orders could overtake it and be dead-lettered as unknown SKUs.
         _publish_catalog(producer)
-        wait_for(lambda: db[store.STOCK].count_documents({}) == len(SKUS), "the catalog and stock")
+        wait_for(lambda: db[read_models.STOCK].count_documents({}) == len(SKUS), "the catalog and stock")
         sold = _publish_stream(producer, count, seed=11)
         wait_for(lambda: _units_sold(db) >= sum(sold.values()), "the whole stream", timeout_s=180, state=lambda: _progress(db))
         wait_for(lambda: db["consumer_status"].count_documents({"group": settings.consumer_group}) == 2, "both members reporting")

@@ -6,7 +6,7 @@ offsets, as after a crash between writing and committing; one order is also publ
 """
 from __future__ import annotations
 
-from services.common import store
+from services.common import read_models
 from services.common.events import OrderLine, OrderPlaced
 from services.data_consumer.dead_letter import DeadLetters
 from services.data_consumer.processor import BatchProcessor
@@ -34,7 +34,7 @@ def _rows(table: dict[str, list], *columns: str) -> list[tuple]:
 
 
 def _summaries(db) -> dict[str, dict]:
-    return {doc["_id"]: doc for doc in db[store.SALES_SUMMARY].find()}
+    return {doc["_id"]: doc for doc in db[read_models.SALES_SUMMARY].find()}
 
 
 def test_redelivered_batch_does_not_double_count_the_summaries(settings, db, producer) -> None:
@@ -58,5 +58,5 @@ def test_redelivered_batch_does_not_double_count_the_summaries(settings, db, pro
         assert _rows(doc["categories"], "category", "units", "revenue_cents", "discount_cents", "refund_cents") == [
             ("Grocery", 3, 3000, 0, 1000), ("Home", 1, 2000, 500, 0)]
         assert _rows(doc["discounts"], "category", "band", "revenue_cents", "cost_cents") == [("Grocery", 0, 3000, 1800), ("Home", 3, 2000, 1000)]
-    rolled = {d["sku"]: (d["units"], d["revenue_cents"]) for d in db[store.DAILY_SALES].find()}
+    rolled = {d["sku"]: (d["units"], d["revenue_cents"]) for d in db[read_models.DAILY_SALES].find()}
     assert rolled == {sku: (units, revenue) for sku, units, revenue in _rows(once[DAY_ID]["skus"], "sku", "units", "revenue_cents")}

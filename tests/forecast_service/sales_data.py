@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 import numpy as np
 from pymongo.database import Database
 
-from services.common import store
+from services.common import read_models
 from services.forecast_service.sales_history import last_complete_day
 
 WEEKLY = np.array([0.8, 0.85, 0.9, 1.0, 1.1, 1.4, 1.25])
@@ -29,13 +29,13 @@ MEANS = {("A", "s1"): 20, ("B", "s1"): 10, ("C", "s1"): 5, ("D", "s1"): 2,
 
 
 def seed_catalog(db: Database, products: dict[str, dict] = PRODUCTS, stores: Iterable[str] = STORES) -> None:
-    db[store.PRODUCTS].insert_many([{"_id": sku, "sku": sku, "name": f"Product {sku}", "sub_category": "Misc",
+    db[read_models.PRODUCTS].insert_many([{"_id": sku, "sku": sku, "name": f"Product {sku}", "sub_category": "Misc",
                                      "reorder_threshold": 5, **info} for sku, info in products.items()])
-    db[store.STORES].insert_many([{"_id": s, "store_id": s, "name": f"Store {s}", "region": "West"} for s in stores])
+    db[read_models.STORES].insert_many([{"_id": s, "store_id": s, "name": f"Store {s}", "region": "West"} for s in stores])
 
 
 def seed_stock(db: Database, on_hand: dict[tuple[str, str], int]) -> None:
-    db[store.STOCK].insert_many([{"_id": f"{sku}|{s}", "sku": sku, "store_id": s, "on_hand": qty, "reorder_threshold": 5,
+    db[read_models.STOCK].insert_many([{"_id": f"{sku}|{s}", "sku": sku, "store_id": s, "on_hand": qty, "reorder_threshold": 5,
                                   "status": "ok"} for (sku, s), qty in on_hand.items()])
 
 
@@ -86,4 +86,4 @@ def rollup(day: date, sku: str, store_id: str, channel: str, units: int, unit_pr
 
 def insert_rollups(db: Database, docs: list[dict]) -> None:
     for start in range(0, len(docs), 5000):
-        db[store.DAILY_SALES].insert_many(docs[start:start + 5000], ordered=False)
+        db[read_models.DAILY_SALES].insert_many(docs[start:start + 5000], ordered=False)

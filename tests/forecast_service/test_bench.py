@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 import uvicorn
 
-from services.common import store
+from services.common import read_models
 from services.forecast_service.api.app import create_app
 from services.benchmarks.forecast_api import bench_forecast_api
 from tests.forecast_service.conftest import READ, TRAINING
@@ -71,11 +71,11 @@ def test_seeded_bench_history_has_the_consumers_rollup_shape(live_settings) -> N
 
     db = connect(live_settings.mongo_uri, f"bench_seed_{uuid.uuid4().hex[:8]}")
     skus, stores = seed_bench_history(db, skus=3, stores=2, days=20)
-    rollups = list(db[store.DAILY_SALES].find())
+    rollups = list(db[read_models.DAILY_SALES].find())
     assert (len(skus), len(stores)) == (3, 2)
     assert rollups and all(doc["_id"] == f"{doc['day']}|{doc['sku']}|{doc['store_id']}|{doc['channel']}" for doc in rollups)
     assert all(doc["units"] > 0 and doc["revenue_cents"] > doc["cost_cents"] for doc in rollups)
-    assert {doc["sku"] for doc in rollups} <= set(skus) and db[store.STOCK].count_documents({}) == 6
+    assert {doc["sku"] for doc in rollups} <= set(skus) and db[read_models.STOCK].count_documents({}) == 6
     db.client.drop_database(db.name)
 
 

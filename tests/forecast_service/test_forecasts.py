@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.common import store
+from services.common import read_models
 
 
 def test_predict_returns_per_item_sales_and_shelf_space_summing_to_100_per_store(trained_api) -> None:
@@ -76,7 +76,7 @@ def test_forecast_for_unknown_store_is_404_naming_the_store(trained_api) -> None
 
 
 def test_forecast_for_catalog_pair_the_model_never_saw_uses_peers(trained_api) -> None:
-    trained_api.db[store.STORES].update_one({"_id": "s3"}, {"$set": {"region": "East"}}, upsert=True)
+    trained_api.db[read_models.STORES].update_one({"_id": "s3"}, {"$set": {"region": "East"}}, upsert=True)
     response = trained_api.get("/forecast/A", params={"store_id": "s3", "horizon": 7})
     assert response.status_code == 200
     body = response.json()

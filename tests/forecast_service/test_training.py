@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from services.common import store
+from services.common import read_models
 from tests.forecast_service import sales_data
 from tests.forecast_service.conftest import ADMIN, READ, TRAIN_DAYS, TRAINING, Api, train
 
@@ -51,7 +51,7 @@ def test_train_with_too_little_data_keeps_the_active_model(make_api) -> None:
     api = seeded(make_api())
     first = train(api.client)["version"]
     cutoff = (sales_data.LAST_DAY - timedelta(days=59)).isoformat()
-    api.db[store.DAILY_SALES].delete_many({"day": {"$lt": cutoff}})
+    api.db[read_models.DAILY_SALES].delete_many({"day": {"$lt": cutoff}})
     response = api.post("/train")
     assert response.status_code == 409
     assert first in response.json()["detail"]
@@ -109,7 +109,7 @@ def test_retrain_without_an_active_model_is_409(make_api) -> None:
 def test_activating_an_older_version_serves_its_forecasts(make_api) -> None:
     api = seeded(make_api())
     first = train(api.client)["version"]
-    api.db[store.DAILY_SALES].update_many({"sku": "A", "store_id": "s1"}, {"$mul": {"units": 3}})
+    api.db[read_models.DAILY_SALES].update_many({"sku": "A", "store_id": "s1"}, {"$mul": {"units": 3}})
     second = train(api.client)["version"]
     level = lambda: api.get("/forecast/A", params={"store_id": "s1", "horizon": 7}).json()  # noqa: E731
     assert level()["model_version"] == second

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from services.common import store
+from services.common import read_models
 from services.common.api_auth import key_id
 from services.common.data_subjects import subject_hash
 from tests.privacy.conftest import ALICE, BOB
@@ -26,7 +26,7 @@ def client(db, start_app):
         for n in range(orders):
             add_order(db, customer, "SKU-A", NOW - timedelta(days=3 + n), order_id=f"o-{customer}-{n}")
         add_exposure(db, customer, "P1", "treatment", NOW - timedelta(days=5))
-    db[store.CLICKS].insert_many([{"customer_id": c, "session_id": "s", "action": "view", "sku": "SKU-A",  # no _id: an ObjectId, as bulk loads have
+    db[read_models.CLICKS].insert_many([{"customer_id": c, "session_id": "s", "action": "view", "sku": "SKU-A",  # no _id: an ObjectId, as bulk loads have
                                    "occurred_at": NOW - timedelta(minutes=1), "channel": "online"} for c in (ALICE, ALICE, BOB)])
     app = start_app(api_keys=KEYS, write_behind_s=60.0)  # serve counts stay in memory until the erasure flushes them
     wait_for(lambda: app.app.state.engine.click_tail.ready.is_set(), "the click window backfill")
@@ -48,7 +48,7 @@ def test_admin_endpoints_need_an_admin_key(client, method: str, path: str) -> No
 def test_a_malformed_customer_id_is_422(client, bad: str) -> None:
     assert client.get(f"/admin/customers/{bad}/export", headers=ADMIN).status_code == 422
     assert client.delete(f"/admin/customers/{bad}", headers=ADMIN).status_code == 422
-    assert client.app.state.engine.db[store.PRIVACY_AUDIT].count_documents({}) == 0
+    assert client.app.state.engine.db[read_models.PRIVACY_AUDIT].count_documents({}) == 0
 
 
 def test_export_returns_the_customers_stored_and_in_memory_data_only(client) -> None:
@@ -62,7 +62,7 @@ def test_export_returns_the_customers_stored_and_in_memory_data_only(client) -> 
     assert BOB not in response.text
     assert body["in_memory"]["order_summary"]["orders"] == 2
     assert body["in_memory"]["recent_clicks"] == {"clicks": 2, "viewed": ["SKU-A"], "in_cart": []}
-    audit = client.app.state.engine.db[store.PRIVACY_AUDIT].find_one({"action": "export"})
+    audit = client.app.state.engine.db[read_models.PRIVACY_AUDIT].find_one({"action": "export"})
     assert audit["actor"] == key_id("admin-key") and "admin-key" not in str(audit)
 
 
@@ -89,7 +89,7 @@ def test_erasure_drops_stored_and_in_memory_data_keeps_experiment_figures_and_is
     assert engine.history.customer(ALICE) is None
     assert client.get("/experiments/P1").json() == experiment_before
 
-    audit = engine.db[store.PRIVACY_AUDIT].find_one({"_id": report["audit_id"]})
+    audit = engine.db[read_models.PRIVACY_AUDIT].find_one({"_id": report["audit_id"]})
     assert audit["action"] == "erase" and audit["actor"] == key_id("admin-key") and "admin-key" not in str(audit)
     after = client.get(f"/admin/customers/{ALICE}/export", headers=ADMIN).json()
     assert all(not docs for name, docs in after["collections"].items() if name != "privacy_audit")
@@ -103,4 +103,4 @@ def test_erasing_an_unknown_customer_is_idempotent_and_audited(client) -> None:
         response = client.delete(f"/admin/customers/{unknown}", headers=ADMIN)
         assert response.status_code == 200
         assert set(response.json()["anonymized"].values()) | set(response.json()["deleted"].values()) == {0}
-    assert client.app.state.engine.db[store.PRIVACY_AUDIT].count_documents({"subject_sha256": subject_hash(unknown), "action": "erase"}) == 2
+    assert client.app.state.engine.db[read_models.PRIVACY_AUDIT].count_documents({"subject_sha256": subject_hash(unknown), "action": "erase"}) == 2

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from pymongo.database import Database
 
-from services.common import store
+from services.common import read_models, store
 from services.common.settings import Settings, load_settings
 from services.common.store import connect, ensure_indexes
 from services.data_consumer.main import run_consumer
@@ -19,12 +19,12 @@ NOW = datetime.now(timezone.utc)
 
 
 def _clicks(db: Database, ages_days: dict[str, float]) -> None:
-    db[store.CLICKS].insert_many([{"_id": name, "customer_id": "cu_" + "a" * 24, "session_id": "s", "action": "view", "sku": "A1",
+    db[read_models.CLICKS].insert_many([{"_id": name, "customer_id": "cu_" + "a" * 24, "session_id": "s", "action": "view", "sku": "A1",
                                    "channel": "online", "occurred_at": NOW - timedelta(days=age)} for name, age in ages_days.items()])
 
 
 def _left(db: Database) -> list[str]:
-    return sorted(doc["_id"] for doc in db[store.CLICKS].find({}, {"_id": 1}))
+    return sorted(doc["_id"] for doc in db[read_models.CLICKS].find({}, {"_id": 1}))
 
 
 @pytest.fixture
@@ -62,13 +62,13 @@ def test_the_purge_runs_first_then_at_most_once_per_interval_and_not_at_all_when
 
 def test_ttl_index_follows_the_setting(clicks_db: Database) -> None:
     ensure_indexes(clicks_db, 30)
-    assert clicks_db[store.CLICKS].index_information()[store.CLICK_TTL_INDEX]["expireAfterSeconds"] == 30 * 86400
+    assert clicks_db[read_models.CLICKS].index_information()[store.CLICK_TTL_INDEX]["expireAfterSeconds"] == 30 * 86400
     ensure_indexes(clicks_db, 7)
-    assert clicks_db[store.CLICKS].index_information()[store.CLICK_TTL_INDEX]["expireAfterSeconds"] == 7 * 86400
+    assert clicks_db[read_models.CLICKS].index_information()[store.CLICK_TTL_INDEX]["expireAfterSeconds"] == 7 * 86400
     ensure_indexes(clicks_db)  # a service that does not own retention leaves it alone
-    assert store.CLICK_TTL_INDEX in clicks_db[store.CLICKS].index_information()
+    assert store.CLICK_TTL_INDEX in clicks_db[read_models.CLICKS].index_information()
     ensure_indexes(clicks_db, 0)
-    assert store.CLICK_TTL_INDEX not in clicks_db[store.CLICKS].index_information()
+    assert store.CLICK_TTL_INDEX not in clicks_db[read_models.CLICKS].index_information()
 
 
 def test_the_running_consumer_enforces_retention_on_the_embedded_store(isolated_settings: Settings, clicks_db: Database) -> None:
@@ -81,4 +81,4 @@ def test_the_running_consumer_enforces_retention_on_the_embedded_store(isolated_
     finally:
         stop.set()
         consumer.join(30)
-    assert clicks_db[store.CLICKS].index_information()[store.CLICK_TTL_INDEX]["expireAfterSeconds"] == 30 * 86400
+    assert clicks_db[read_models.CLICKS].index_information()[store.CLICK_TTL_INDEX]["expireAfterSeconds"] == 30 * 86400

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from services.promotion_engine import exposure_log
-from services.common.store import PROMOTION_FREQUENCY as FREQUENCY, PROMOTION_FREQUENCY_JOURNAL as JOURNAL, ensure_indexes
+from services.common.store import ensure_indexes
+from services.common.read_models import PROMOTION_FREQUENCY as FREQUENCY, PROMOTION_FREQUENCY_JOURNAL as JOURNAL
 from services.promotion_engine.exposure_log import ExposureLog, day_document_id
 from tests.promotion_engine.conftest import NOW
 

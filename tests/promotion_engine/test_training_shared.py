@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pymongo.database import Database
 
-from services.common import store
+from services.common import read_models
 from services.promotion_engine.catalog import Catalog
 from services.promotion_engine.errors import Conflict
 from services.promotion_engine.registry import VERSIONS, ModelRegistry
@@ -86,7 +86,7 @@ def seen(status: TrainingStatus) -> tuple:
 
 def backdate_heartbeat(db: Database) -> None:
     """What a crashed owner leaves behind: a running job not refreshed for longer than the staleness limit."""
-    db[store.PROMOTION_TRAINING].update_one({"_id": CURRENT}, {"$set": {"updated_at": datetime.now(timezone.utc) - STALE_AFTER - timedelta(minutes=1)}})
+    db[read_models.PROMOTION_TRAINING].update_one({"_id": CURRENT}, {"$set": {"updated_at": datetime.now(timezone.utc) - STALE_AFTER - timedelta(minutes=1)}})
 
 
 def test_a_job_started_in_one_process_is_the_status_in_every_process(trainer, experiment):

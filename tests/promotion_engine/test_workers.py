@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import httpx
 
-from services.common import store
+from services.common import read_models
 from services.common.data_subjects import subject_hash
 from services.devstack.service import ServiceProcess, service_env
 from services.common.settings import Settings
-from services.common.store import PROMOTION_FREQUENCY as FREQUENCY
+from services.common.read_models import PROMOTION_FREQUENCY as FREQUENCY
 from tests.promotion_engine.conftest import NOW, add_order, add_product, create_promotion, promoted, set_stock
 from tests.waiting import wait_for
 
@@ -52,7 +52,7 @@ def test_an_erasure_in_one_process_reaches_the_others_memory(db, start_app):
     wait_for(lambda: engine.history.customer(ERASED) is None and ERASED not in engine.exposures.customer_ids(),
              "the other process to apply the audited erasure", timeout_s=30)
     assert db[FREQUENCY].count_documents({"customer_id": ERASED}) == 0
-    assert db[store.PRIVACY_AUDIT].count_documents({"subject_sha256": subject_hash(ERASED), "action": "erase"}) == 1
+    assert db[read_models.PRIVACY_AUDIT].count_documents({"subject_sha256": subject_hash(ERASED), "action": "erase"}) == 1
 
 
 def _pids_seen(url: str, want: int) -> set[int]:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.common import store
+from services.common import read_models
 from services.common.bus import EventProducer, ensure_topics
 from services.devstack.jars import ensure_jars
 from services.devstack.kafka import EmbeddedKafka
@@ -62,10 +62,10 @@ def test_broker_restart_mid_stream_loses_nothing(kill, broker, isolated_settings
     producer = EventProducer(settings.kafka_bootstrap, settings.topics)
     try:
         publish_catalog(producer)
-        wait_for(lambda: db[store.STOCK].count_documents({}) == len(SKUS), "the catalog and stock")
+        wait_for(lambda: db[read_models.STOCK].count_documents({}) == len(SKUS), "the catalog and stock")
         stream = threading.Thread(target=_stream, args=(producer, random.Random(4), sold, published, errors), daemon=True)
         stream.start()
-        wait_for(lambda: db[store.ORDERS].count_documents({}) >= EVENTS // 6, "the stream to be under way")
+        wait_for(lambda: db[read_models.ORDERS].count_documents({}) >= EVENTS // 6, "the stream to be under way")
         stopped_at_event = published[0]
         started = time.monotonic()
         broker.restart(kill=kill)
@@ -73,9 +73,9 @@ def test_broker_restart_mid_stream_loses_nothing(kill, broker, isolated_settings
         resumed_at_event = published[0]
         stream.join(300)
         assert not stream.is_alive() and not errors, errors
-        wait_for(lambda: db[store.ORDERS].count_documents({}) == EVENTS, "every order stored", timeout_s=180,
-                 state=lambda: (db[store.ORDERS].count_documents({}), process.poll()))
-        wait_for(lambda: sum(d["sold_units"] for d in db[store.STOCK].find()) == sum(sold.values()), "every sale applied to stock")
+        wait_for(lambda: db[read_models.ORDERS].count_documents({}) == EVENTS, "every order stored", timeout_s=180,
+                 state=lambda: (db[read_models.ORDERS].count_documents({}), process.poll()))
+        wait_for(lambda: sum(d["sold_units"] for d in db[read_models.STOCK].find()) == sum(sold.values()), "every sale applied to stock")
         time.sleep(1)
         assert process.poll() is None, "the consumer exited"
         offsets = committed_offsets(settings.kafka_bootstrap, settings.consumer_group)
@@ -85,11 +85,11 @@ def test_broker_restart_mid_stream_loses_nothing(kill, broker, isolated_settings
 
     assert exit_code == 0  # alive through the restart (checked above) and shut down cleanly; kafka-python itself logs tracebacks of reset sockets
     assert sum(o for tp, o in offsets.items() if tp.topic == settings.topics.for_event_type("order")) == EVENTS
-    assert db[store.ORDERS].count_documents({}) == EVENTS
+    assert db[read_models.ORDERS].count_documents({}) == EVENTS
     for sku in SKUS:
-        stock = db[store.STOCK].find_one({"_id": f"{sku}|s1"})
+        stock = db[read_models.STOCK].find_one({"_id": f"{sku}|s1"})
         assert (stock["on_hand"], stock["sold_units"]) == (INITIAL_STOCK - sold[sku], sold[sku]), sku
-    assert db[store.STOCK_LEDGER].count_documents({"kind": "sale"}) == EVENTS
+    assert db[read_models.STOCK_LEDGER].count_documents({"kind": "sale"}) == EVENTS
 
     figures = {"broker_stop": "SIGKILL" if kill else "clean", "events": EVENTS, "rate": RATE, "broker_restart_s": round(down_s, 1), "published_before_restart": stopped_at_event,
                "published_while_down": resumed_at_event - stopped_at_event, "lost": 0, "duplicated": 0}

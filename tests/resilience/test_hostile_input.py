@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from services.common import store
+from services.common import read_models
 from services.common.events import EventRejected, event_to_bytes, parse_event
 from tests.waiting import wait_for
 from tests.factories import order
@@ -73,11 +73,11 @@ def test_malformed_records_are_dead_lettered_and_valid_ones_stored_once(settings
     process = start_consumer(settings, log)
     try:
         publish_catalog(producer)
-        wait_for(lambda: db[store.STOCK].count_documents({}) == len(SKUS), "the catalog and stock")
+        wait_for(lambda: db[read_models.STOCK].count_documents({}) == len(SKUS), "the catalog and stock")
         orders_topic = settings.topics.for_event_type("order")
 
         clean, sold = _valid_orders(rng, 10, VALID_PER_PHASE)
-        clean_s = _timed_drain(producer, [(orders_topic, v) for v in clean], lambda: db[store.ORDERS].count_documents({}) == VALID_PER_PHASE)
+        clean_s = _timed_drain(producer, [(orders_topic, v) for v in clean], lambda: db[read_models.ORDERS].count_documents({}) == VALID_PER_PHASE)
 
         valid, sold_hostile = _valid_orders(rng, 10 + VALID_PER_PHASE, VALID_PER_PHASE)
         sold.update(sold_hostile)
@@ -88,9 +88,9 @@ def test_malformed_records_are_dead_lettered_and_valid_ones_stored_once(settings
         started = time.monotonic()
         futures = [(kind, value, producer.publish_raw(topic, value, key=f"k{i}".encode())) for i, (kind, topic, value) in enumerate(mixed)]  # a tombstone needs a key
         producer.flush()
-        wait_for(lambda: db[store.ORDERS].count_documents({}) == 2 * VALID_PER_PHASE and _dead_letter_count(settings) >= MALFORMED,
+        wait_for(lambda: db[read_models.ORDERS].count_documents({}) == 2 * VALID_PER_PHASE and _dead_letter_count(settings) >= MALFORMED,
                  "valid orders stored and malformed ones dead-lettered", timeout_s=240,
-                 state=lambda: (db[store.ORDERS].count_documents({}), _dead_letter_count(settings), process.poll()))
+                 state=lambda: (db[read_models.ORDERS].count_documents({}), _dead_letter_count(settings), process.poll()))
         hostile_s = time.monotonic() - started
         assert process.poll() is None, "the consumer died on hostile input"
     finally:
@@ -114,11 +114,11 @@ def test_malformed_records_are_dead_lettered_and_valid_ones_stored_once(settings
     assert all(letters[s][0].startswith("unknown sku") for s, (kind, _) in expected.items() if kind == "unknown_sku")
     assert all(letters[s][0].startswith("unknown store_id") for s, (kind, _) in expected.items() if kind == "unknown_store")
 
-    assert db[store.ORDERS].count_documents({}) == 2 * VALID_PER_PHASE
+    assert db[read_models.ORDERS].count_documents({}) == 2 * VALID_PER_PHASE
     for sku in SKUS:
-        stock = db[store.STOCK].find_one({"_id": f"{sku}|s1"})
+        stock = db[read_models.STOCK].find_one({"_id": f"{sku}|s1"})
         assert (stock["on_hand"], stock["sold_units"]) == (INITIAL_STOCK - sold[sku], sold[sku]), sku
-    assert db[store.STOCK_LEDGER].count_documents({"kind": "sale"}) == 2 * VALID_PER_PHASE
+    assert db[read_models.STOCK_LEDGER].count_documents({"kind": "sale"}) == 2 * VALID_PER_PHASE
 
     figures = {
         "malformed": len(expected), "valid": 2 * VALID_PER_PHASE, "dead_lettered": len(letters), "lost": 0, "duplicated": 0,

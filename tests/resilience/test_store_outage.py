@@ -8,7 +8,7 @@ import time
 
 from pymongo.uri_parser import parse_uri
 
-from services.common import store
+from services.common import read_models
 from tests.waiting import wait_for
 from tests.factories import order
 from tests.resilience.conftest import INITIAL_STOCK, SKUS, committed_offsets, publish_catalog, start_consumer, stop_consumer
@@ -36,26 +36,26 @@ def test_store_unavailable_30s_consumer_retries_without_committing_and_drains_ex
     process = start_consumer(settings, log, mongo_uri=f"mongodb://127.0.0.1:{proxy.port}/?directConnection=true")
     try:
         publish_catalog(producer)
-        wait_for(lambda: db[store.STOCK].count_documents({}) == len(SKUS), "the catalog and stock")
+        wait_for(lambda: db[read_models.STOCK].count_documents({}) == len(SKUS), "the catalog and stock")
         _publish_orders(producer, rng, 0, BEFORE, sold)
-        wait_for(lambda: db[store.ORDERS].count_documents({}) >= BEFORE // 3, "the stream to be under way")
+        wait_for(lambda: db[read_models.ORDERS].count_documents({}) >= BEFORE // 3, "the stream to be under way")
 
         proxy.cut()
         cut_at = time.monotonic()
         _publish_orders(producer, rng, BEFORE, DURING, sold)
         wait_for(lambda: OUTAGE_STARTED in log.read_text(), "the consumer to notice the outage", timeout_s=60)
         offsets_at_failure = committed_offsets(settings.kafka_bootstrap, settings.consumer_group)
-        stored_at_failure = db[store.ORDERS].count_documents({})
+        stored_at_failure = db[read_models.ORDERS].count_documents({})
         time.sleep(max(0.0, cut_at + OUTAGE_S - time.monotonic()))
         offsets_before_restore = committed_offsets(settings.kafka_bootstrap, settings.consumer_group)
-        stored_before_restore = db[store.ORDERS].count_documents({})
+        stored_before_restore = db[read_models.ORDERS].count_documents({})
         alive_through_outage = process.poll() is None
         proxy.restore()
         restored_at = time.monotonic()
 
-        wait_for(lambda: db[store.ORDERS].count_documents({}) == BEFORE + DURING, "the backlog to drain", timeout_s=180,
-                 state=lambda: (db[store.ORDERS].count_documents({}), process.poll()))
-        wait_for(lambda: sum(d["sold_units"] for d in db[store.STOCK].find()) == sum(sold.values()), "every sale applied to stock")
+        wait_for(lambda: db[read_models.ORDERS].count_documents({}) == BEFORE + DURING, "the backlog to drain", timeout_s=180,
+                 state=lambda: (db[read_models.ORDERS].count_documents({}), process.poll()))
+        wait_for(lambda: sum(d["sold_units"] for d in db[read_models.STOCK].find()) == sum(sold.values()), "every sale applied to stock")
         drain_s = time.monotonic() - restored_at
         time.sleep(1)  # a batch applied twice would show in the exact checks below
         assert process.poll() is None, "the consumer exited after the outage"
@@ -73,12 +73,12 @@ def test_store_unavailable_30s_consumer_retries_without_committing_and_drains_ex
     retries = int(text.split(OUTAGE_ENDED)[1].split()[0])
     assert retries < OUTAGE_S, "retries should back off, not spin"
 
-    assert db[store.ORDERS].count_documents({}) == BEFORE + DURING
+    assert db[read_models.ORDERS].count_documents({}) == BEFORE + DURING
     for sku in SKUS:
-        stock = db[store.STOCK].find_one({"_id": f"{sku}|s1"})
+        stock = db[read_models.STOCK].find_one({"_id": f"{sku}|s1"})
         assert (stock["on_hand"], stock["sold_units"]) == (INITIAL_STOCK - sold[sku], sold[sku]), sku
-        assert sum(d["units"] for d in db[store.DAILY_SALES].find({"sku": sku})) == sold[sku]
-    assert db[store.STOCK_LEDGER].count_documents({"kind": "sale"}) == BEFORE + DURING
+        assert sum(d["units"] for d in db[read_models.DAILY_SALES].find({"sku": sku})) == sold[sku]
+    assert db[read_models.STOCK_LEDGER].count_documents({"kind": "sale"}) == BEFORE + DURING
 
     figures = {"events": BEFORE + DURING, "outage_s": OUTAGE_S, "connections_reset": proxy.connections_cut, "retries": retries,
                "stored_when_cut": stored_at_failure, "drain_s_after_restore": round(drain_s, 1), "lost": 0, "duplicated": 0}
