@@ -1,17 +1,11 @@
-"""Typed errors of the service layer (beside the model core's `errors`), mapped to HTTP in `app`.
-
-Domain modules raise these without knowing about HTTP; `app.install_error_handlers` turns each into
-a status code with the message as ``detail``.
-"""
+"""Typed errors of the forecast service (beside the model core's ``model/errors.py``); each carries its HTTP status."""
 from __future__ import annotations
 
-
-class ServiceError(Exception):
-    """Base of the errors the service raises on purpose; ``str()`` is the client-facing reason."""
+from services.common.errors import ConflictError, NotFoundError, ServiceError, UnavailableError
 
 
-class UnknownEntityError(ServiceError):
-    """A SKU, store or model version the request names does not exist (404)."""
+class UnknownEntityError(NotFoundError):
+    """A SKU, store or model version the request names does not exist."""
 
     def __init__(self, field: str, value: str, hint: str = "") -> None:
         super().__init__(f"unknown {field} '{value}'" + (f" ({hint})" if hint else ""))
@@ -19,28 +13,33 @@ class UnknownEntityError(ServiceError):
         self.value = value
 
 
-class NoActiveModelError(ServiceError):
-    """Nothing to forecast with yet (409): train a model first."""
+class NoActiveModelError(ConflictError):
+    """Nothing to forecast with yet: train a model first."""
 
     def __init__(self) -> None:
         super().__init__("no active forecast model: POST /train first (or activate a version)")
 
 
-class TrainingInProgressError(ServiceError):
-    """A training job is already running (409); one at a time keeps the 2 cores for serving."""
+class TrainingInProgressError(ConflictError):
+    """A training job is already running; one at a time keeps the 2 cores for serving."""
 
 
-class NotEnoughDataError(ServiceError):
-    """The stored sales are too few for what was asked (409); the active model is left as it was."""
+class NotEnoughDataError(ConflictError):
+    """The stored sales are too few for what was asked; the active model is left as it was."""
 
 
-class PublishFailedError(ServiceError):
-    """Kafka did not acknowledge the events in time (503)."""
+class PublishFailedError(UnavailableError):
+    """Kafka did not acknowledge the events in time."""
 
 
 class RecordsRejectedError(ServiceError):
-    """Records that pass the schema but name unknown things; ``errors`` are FastAPI-style entries (422)."""
+    """Records that pass the schema but name unknown things; ``errors`` are FastAPI-style entries."""
+
+    status_code = 422
 
     def __init__(self, errors: list[dict]) -> None:
         super().__init__(f"{len(errors)} record field(s) rejected")
         self.errors = errors
+
+    def detail(self) -> object:
+        return self.errors

@@ -27,11 +27,28 @@ import pandas as pd
 from services.forecast_service.model.backtest import backtest, is_not_worse, score_model
 from services.forecast_service.model.errors import ForecastError, InsufficientHistoryError
 from services.forecast_service.model.forecaster import DemandForecaster
-from services.forecast_service.model_registry import flat_metrics
 from services.forecast_service.sales_history import DATE_COL, SERIES_KEYS, TARGET
 from services.forecast_service.errors import NotEnoughDataError, TrainingInProgressError
 
 log = logging.getLogger(__name__)
+
+METRIC_NAMES = ("smape", "wape", "mase", "coverage", "baseline_smape")
+
+
+def flat_metrics(score: dict[str, Any] | None) -> dict[str, float | None]:
+    """``score_model``/backtest fold → the five headline numbers every version carries."""
+    if not score:
+        return {name: None for name in METRIC_NAMES}
+    model = score.get("model") or {}
+    baseline = score.get("seasonal_naive_week") or {}
+    return {
+        "smape": model.get("smape"),
+        "wape": model.get("wape"),
+        "mase": model.get("mase"),
+        "coverage": model.get("coverage_p10_p90"),
+        "baseline_smape": baseline.get("smape"),
+    }
+
 
 Progress = Callable[[float, str], None]
 

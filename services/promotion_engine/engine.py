@@ -40,12 +40,12 @@ from services.promotion_engine import metrics
 from services.promotion_engine.catalog import Catalog, StockView
 from services.promotion_engine.click_stream import ClickStreamTail
 from services.promotion_engine.config import PromotionConfig
-from services.promotion_engine.errors import NotFound
+from services.common.errors import NotFoundError
 from services.promotion_engine.exposure_log import ExposureLog, day_floor
 from services.promotion_engine.features import ClickWindow, MongoRecentClicks, OrderHistory, RecentClicks
 from services.promotion_engine.promotions import PromotionStore
 from services.promotion_engine.recommender import Recommender
-from services.promotion_engine.registry import ModelRegistry
+from services.promotion_engine.registry import UpliftModels
 from services.promotion_engine.score_cache import ScoreCache
 from services.promotion_engine.training import Trainer, qini_of
 
@@ -72,7 +72,7 @@ class Engine:
     clicks: RecentClicks
     click_tail: ClickStreamTail | None
     exposures: ExposureLog
-    registry: ModelRegistry
+    registry: UpliftModels
     recommender: Recommender
     trainer: Trainer
     owns_producer: bool = True
@@ -110,7 +110,7 @@ class Engine:
         exposures = ExposureLog(db, producer, write_behind=write_behind)
         if write_behind:
             exposures.load_today(datetime.now(timezone.utc))
-        registry = ModelRegistry(db, settings.data_dir / "models" / "promotions")
+        registry = UpliftModels(db, settings.data_dir / "models" / "promotions")
         registry.refresh()
         engine = cls(settings, config, db, producer, catalog, stock, promotions, history, clicks, click_tail, exposures, registry,
                      Recommender(config, promotions, catalog, stock, history, clicks, exposures, registry,
@@ -173,7 +173,7 @@ class Engine:
     def _set_qini_gauge(self) -> None:
         try:
             metrics.MODEL_QINI.set(qini_of(self.registry.active_document()))
-        except NotFound:
+        except NotFoundError:
             metrics.MODEL_QINI.set(float("nan"))
 
     def _maintain(self) -> None:

@@ -1,36 +1,12 @@
-"""Typed errors of the serving side (promotions, recommendations, experiments, training).
+"""Typed errors of the promotion engine's serving side (beside the uplift core's ``uplift/errors.py``).
 
-Domain modules raise these and know nothing of HTTP; ``app.py`` maps each class to one status
-code. The uplift core's own errors live in ``errors.py`` (``UpliftInputError`` and friends).
+The engine raises the shared ``services.common.errors`` (NotFoundError, ConflictError,
+InvalidFieldError) where they fit; what is its own is here.
 """
 from __future__ import annotations
 
-
-class PromotionEngineError(Exception):
-    """Base of every error the serving side raises on purpose; ``str()`` is the user-facing reason."""
+from services.common.errors import ConflictError
 
 
-class NotFound(PromotionEngineError):
-    """The named thing (promotion, model version) does not exist: 404."""
-
-
-class Conflict(PromotionEngineError):
-    """The request is valid but clashes with the current state (duplicate id, training already running): 409."""
-
-
-class InvalidField(PromotionEngineError):
-    """One field of a request is unusable for a reason a schema cannot know (unknown SKU, amount above price): 422.
-
-    ``field`` is the field's name as the client sent it and ``location`` where it was sent
-    (``body``, ``query``, ``path``), so the answer can point at it as FastAPI's own 422s do.
-    """
-
-    def __init__(self, field: str, message: str, location: str = "body") -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-        self.location = location
-
-
-class TrainingDataError(PromotionEngineError):
-    """The exposures and outcomes cannot train a model (an arm is empty, too few rows): 409."""
+class TrainingDataError(ConflictError):
+    """The exposures and outcomes cannot train a model (an arm is empty, too few rows)."""

@@ -37,7 +37,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.common import read_models
 from services.promotion_engine.catalog import Catalog, TTLValue
-from services.promotion_engine.errors import Conflict, InvalidField, NotFound
+from services.common.errors import ConflictError, InvalidFieldError, NotFoundError
 from services.promotion_engine.schemas import PromotionIn
 
 BOGO_PCT = 50.0
@@ -128,11 +128,11 @@ class PromotionStore:
         if spec.sku is not None:
             product = self._catalog.product(spec.sku)
             if product is None:
-                raise InvalidField("sku", f"unknown SKU '{spec.sku}' (not in the products catalog)")
+                raise InvalidFieldError("sku", f"unknown SKU '{spec.sku}' (not in the products catalog)")
             if spec.type == "amount_off" and spec.discount_cents is not None and spec.discount_cents >= product.price_cents:
-                raise InvalidField("discount_cents", f"{spec.discount_cents} is not below the price of {spec.sku} ({product.price_cents})")
+                raise InvalidFieldError("discount_cents", f"{spec.discount_cents} is not below the price of {spec.sku} ({product.price_cents})")
         if spec.category is not None and not self._catalog.skus_in(spec.category):
-            raise InvalidField("category", f"unknown category '{spec.category}' (no product in the catalog has it)")
+            raise InvalidFieldError("category", f"unknown category '{spec.category}' (no product in the catalog has it)")
 
     def reference_price(self, promotion: Promotion) -> int | None:
         """The SKU's price, or the median price of the category: what a derived discount percent is relative to."""
@@ -154,7 +154,7 @@ class PromotionStore:
         try:
             self._collection.insert_one(doc)
         except DuplicateKeyError:
-            raise Conflict(f"promotion '{promotion_id}' already exists (ids of deleted promotions are not reused)") from None
+            raise ConflictError(f"promotion '{promotion_id}' already exists (ids of deleted promotions are not reused)") from None
         with self._lock:
             self._left[promotion_id] = spec.budget_cents
         self._live.invalidate()
@@ -163,7 +163,7 @@ class PromotionStore:
     def get(self, promotion_id: str, include_deleted: bool = False) -> Promotion:
         doc = self._collection.find_one({"_id": promotion_id})
         if doc is None or (doc.get("deleted_at") is not None and not include_deleted):
-            raise NotFound(f"promotion '{promotion_id}' not found")
+            raise NotFoundError(f"promotion '{promotion_id}' not found")
         return self._with_unflushed(Promotion.from_doc(doc))
 
     def listing(self, limit: int, offset: int = 0, active_at: datetime | None = None) -> list[Promotion]:
@@ -185,7 +185,7 @@ class PromotionStore:
     def replace(self, promotion_id: str, spec: PromotionIn, now: datetime | None = None, attempts: int = 5) -> Promotion:
         """Replace every editable field; spend so far is kept and the remaining budget follows the new budget."""
         if spec.promotion_id is not None and spec.promotion_id != promotion_id:
-            raise InvalidField("promotion_id", f"'{spec.promotion_id}' differs from the id in the path ('{promotion_id}')")
+            raise InvalidFieldError("promotion_id", f"'{spec.promotion_id}' differs from the id in the path ('{promotion_id}')")
         self.validate(spec)
         now = now or datetime.now(timezone.utc)
         for _ in range(attempts):
@@ -200,12 +200,12 @@ class PromotionStore:
                     self._left[promotion_id] = int(updated["remaining_cents"]) - self._pending.get(promotion_id, 0) - self._in_flight.get(promotion_id, 0)
                 self._live.invalidate()
                 return self._with_unflushed(Promotion.from_doc(updated))
-        raise Conflict(f"promotion '{promotion_id}' kept changing while it was being replaced; try again")
+        raise ConflictError(f"promotion '{promotion_id}' kept changing while it was being replaced; try again")
 
     def delete(self, promotion_id: str, now: datetime | None = None) -> None:
         result = self._collection.update_one({"_id": promotion_id, "deleted_at": None}, {"$set": {"deleted_at": now or datetime.now(timezone.utc)}})
         if result.matched_count == 0:
-            raise NotFound(f"promotion '{promotion_id}' not found")
+            raise NotFoundError(f"promotion '{promotion_id}' not found")
         self._live.invalidate()
 
     @staticmethod

@@ -38,12 +38,12 @@ from services.promotion_engine.assignment import CONTROL, TREATMENT, arm_for
 from services.promotion_engine.catalog import NO_STOCK, Catalog, Product, StockLevel, StockView
 from services.promotion_engine.config import PromotionConfig
 from services.promotion_engine.uplift.errors import UpliftError
-from services.promotion_engine.errors import InvalidField
+from services.common.errors import InvalidFieldError
 from services.promotion_engine.exposure_log import ExposureLog
 from services.promotion_engine.features import (CANDIDATE_COLUMNS, CUSTOMER_COLUMNS, FEATURE_COLUMNS, NO_ACTIVITY, CandidateFacts, CustomerHistory,
                                                 MongoRecentClicks, OrderHistory, RecentActivity, RecentClicks, candidate_vector, customer_vector)
 from services.promotion_engine.promotions import Promotion, PromotionStore
-from services.promotion_engine.registry import ActiveModel, ModelRegistry
+from services.promotion_engine.registry import ActiveModel, UpliftModels
 from services.promotion_engine.score_cache import Entry, PairKey, ScoreCache, Universe
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ class RecommendationResult:
 
 class Recommender:
     def __init__(self, config: PromotionConfig, promotions: PromotionStore, catalog: Catalog, stock: StockView, history: OrderHistory,
-                 clicks: RecentClicks, exposures: ExposureLog, models: ModelRegistry, scores: ScoreCache | None = None) -> None:
+                 clicks: RecentClicks, exposures: ExposureLog, models: UpliftModels, scores: ScoreCache | None = None) -> None:
         self._config = config
         self._promotions = promotions
         self._catalog = catalog
@@ -170,7 +170,7 @@ class Recommender:
         if store_id is not None:
             levels = self._stock.levels(store_id)
             if not levels:
-                raise InvalidField("store_id", f"no stock is recorded for store '{store_id}'", location="query")
+                raise InvalidFieldError("store_id", f"no stock is recorded for store '{store_id}'", location="query")
             return store_id, levels
         default = {"online": self._config.default_store_online, "marketplace": self._config.default_store_marketplace}.get(channel)
         if default is not None:

@@ -1,11 +1,9 @@
-"""Trained uplift models: version documents in MongoDB, files on disk, and the one that serves.
+"""The uplift model that serves: versions kept by the shared ``ModelRegistry``, the active one held in memory.
 
-``model_versions`` holds one document per trained version (``service: "promotions"``, metrics,
-Qini curve points, row counts, feature columns); the learner's files live under
-``<data_dir>/models/promotions/<version>/`` (``UpliftLearner.save`` format, plus the held-out
-outcomes for the Qini PNG). ``active_models`` has one pointer document per service, so switching
-versions is a single-document write; every process follows it (``refresh``), and a failed
-training never touches it.
+A version's folder holds the learner (``UpliftLearner.save`` format, under ``learner/``) and the
+held-out outcomes its metrics and Qini PNG were computed on. Every process follows the service's
+active pointer (``refresh``) and swaps its in-memory learner when it moves; a failed training
+never moves it.
 """
 from __future__ import annotations
 
@@ -18,15 +16,15 @@ from pathlib import Path
 import numpy as np
 from pymongo.database import Database
 
+from services.common.errors import NotFoundError
+from services.common.model_registry import ModelRegistry
 from services.promotion_engine.uplift.errors import UpliftModelError
-from services.promotion_engine.errors import NotFound
 from services.promotion_engine.uplift.learners import UpliftLearner, load_learner
 
 log = logging.getLogger(__name__)
 
-VERSIONS = "model_versions"
-ACTIVE = "active_models"
 SERVICE = "promotions"
+LEARNER_FOLDER = "learner"
 HELD_OUT_FILE = "held_out.npz"
 
 
@@ -45,16 +43,23 @@ def for_serving(learner: UpliftLearner) -> UpliftLearner:
     return learner
 
 
-class ModelRegistry:
+def _save(trained: tuple[UpliftLearner, dict[str, np.ndarray]], folder: Path) -> None:
+    learner, held_out = trained
+    learner.save(folder / LEARNER_FOLDER)
+    np.savez_compressed(folder / HELD_OUT_FILE, **held_out)
+
+
+def _load(folder: Path) -> UpliftLearner:
+    return for_serving(load_learner(folder / LEARNER_FOLDER))
+
+
+class UpliftModels:
+    """The engine's view of its model versions: register, follow the active one, read its held-out data."""
+
     def __init__(self, db: Database, models_dir: Path) -> None:
-        self._versions = db[VERSIONS]
-        self._active = db[ACTIVE]
-        self.models_dir = models_dir
+        self.store: ModelRegistry[UpliftLearner] = ModelRegistry(db, SERVICE, models_dir, save=_save, load=_load)
         self._model: ActiveModel | None = None
         self._lock = threading.Lock()
-
-    def path_of(self, version: str) -> Path:
-        return self.models_dir / version
 
     @property
     def active(self) -> ActiveModel | None:
@@ -62,52 +67,41 @@ class ModelRegistry:
 
     def refresh(self) -> ActiveModel | None:
         """Follow the active pointer: load the learner when it names a version other than the loaded one."""
-        pointer = self._active.find_one({"_id": SERVICE})
-        version = pointer.get("version") if pointer else None
-        if version is None or (self._model is not None and self._model.version == version):
-            return self._model
-        doc = self._versions.find_one({"_id": version})
-        if doc is None:
-            log.error("active model %s has no version document; keeping %s", version, self._model and self._model.version)
+        doc = self.store.active()
+        if doc is None or (self._model is not None and self._model.version == doc["_id"]):
             return self._model
         try:
-            learner = for_serving(load_learner(self.path_of(version) / "learner"))
+            learner = self.store.load(doc["_id"])
         except UpliftModelError as exc:
-            log.error("active model %s cannot be loaded (%s); keeping %s", version, exc, self._model and self._model.version)
+            log.error("active model %s cannot be loaded (%s); keeping %s", doc["_id"], exc, self._model and self._model.version)
             return self._model
         with self._lock:
-            self._model = ActiveModel(version, learner, tuple(doc["feature_columns"]))
-        log.info("serving uplift model %s (%s)", version, doc.get("learner"))
+            self._model = ActiveModel(doc["_id"], learner, tuple(doc["feature_columns"]))
+        log.info("serving uplift model %s (%s)", doc["_id"], doc.get("learner"))
         return self._model
 
     def register(self, doc: dict, learner: UpliftLearner, held_out: dict[str, np.ndarray], activate: bool = True) -> None:
         """Write the files, then the version document, then (last) move the active pointer."""
-        version = doc["_id"]
-        folder = self.path_of(version)
-        learner.save(folder / "learner")
-        np.savez_compressed(folder / HELD_OUT_FILE, **held_out)
-        self._versions.insert_one({**doc, "service": SERVICE, "path": str(folder)})
+        self.store.register((learner, held_out), doc, activate=activate)
         if activate:
-            self._active.replace_one({"_id": SERVICE}, {"_id": SERVICE, "version": version, "activated_at": doc["trained_at"]}, upsert=True)
             with self._lock:
-                self._model = ActiveModel(version, for_serving(learner), tuple(doc["feature_columns"]))
+                self._model = ActiveModel(doc["_id"], for_serving(learner), tuple(doc["feature_columns"]))
 
     def active_document(self) -> dict:
-        pointer = self._active.find_one({"_id": SERVICE})
-        doc = self._versions.find_one({"_id": pointer["version"]}) if pointer else None
+        doc = self.store.active()
         if doc is None:
-            raise NotFound("no active promotion model yet; POST /train to train one")
+            raise NotFoundError("no active promotion model yet; POST /train to train one")
         return doc
 
     def held_out(self, version: str) -> dict[str, np.ndarray]:
         try:
-            with np.load(self.path_of(version) / HELD_OUT_FILE) as data:
+            with np.load(self.store.path_of(version) / HELD_OUT_FILE) as data:
                 return {name: data[name] for name in data.files}
         except OSError:
-            raise NotFound(f"the held-out data of model {version} is not on this server's disk") from None
+            raise NotFoundError(f"the held-out data of model {version} is not on this server's disk") from None
 
     def versions(self, limit: int) -> list[dict]:
-        return list(self._versions.find({"service": SERVICE}, {"qini_curve": 0}).sort("trained_at", -1).limit(limit))
+        return self.store.versions(limit, projection={"qini_curve": 0})
 
 
 def version_name(at: datetime, token: str) -> str:

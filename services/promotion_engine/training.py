@@ -46,12 +46,13 @@ from services.promotion_engine.catalog import Catalog
 from services.promotion_engine.config import PromotionConfig
 from services.promotion_engine.uplift.errors import UpliftInputError
 from services.promotion_engine.uplift.evaluation import auuc, qini_chart_points, qini_coefficient, uplift_at_k
-from services.promotion_engine.errors import Conflict, TrainingDataError
+from services.common.errors import ConflictError
+from services.promotion_engine.errors import TrainingDataError
 from services.promotion_engine.features import (FEATURE_COLUMNS, ORDER_PROJECTION, CandidateFacts, candidate_vector, click_record,
                                                 customer_vector, history_before, summarize_clicks)
 from services.promotion_engine.uplift.learners import make_learner, select_learner
-from services.promotion_engine.promotions import COLLECTION as PROMOTIONS, Promotion
-from services.promotion_engine.registry import ModelRegistry, version_name
+from services.promotion_engine.promotions import Promotion
+from services.promotion_engine.registry import UpliftModels, version_name
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def build_training_set(db: Database, catalog: Catalog, now: datetime, attributio
     order_times = {c: [o["occurred_at"] for o in rows] for c, rows in orders.items()}
     clicks = _grouped(db[read_models.CLICKS].find({"occurred_at": {"$gte": min(starts) - recent, "$lt": max(starts)}},
                                             {"customer_id": 1, "action": 1, "sku": 1, "occurred_at": 1}), customers)
-    promotions = {doc["_id"]: Promotion.from_doc(doc) for doc in db[PROMOTIONS].find({})}
+    promotions = {doc["_id"]: Promotion.from_doc(doc) for doc in db[read_models.PROMOTIONS].find({})}
     products = catalog.products
     rows, treatment, outcome, skipped = [], [], [], 0
     for (customer_id, promotion_id), exposure in first.items():
@@ -173,7 +174,7 @@ class TrainingStatus:
 class Trainer:
     """Runs one training at a time across every process sharing the database, in a background thread or inline."""
 
-    def __init__(self, db: Database, catalog: Catalog, registry: ModelRegistry, config: PromotionConfig) -> None:
+    def __init__(self, db: Database, catalog: Catalog, registry: UpliftModels, config: PromotionConfig) -> None:
         self._db = db
         self._catalog = catalog
         self._registry = registry
@@ -221,7 +222,7 @@ class Trainer:
             self._thread.join(timeout_s)
 
     def _claim(self, job: TrainingStatus) -> None:
-        """Take the slot, atomically, when no job runs or the running one is stale; ``Conflict`` otherwise.
+        """Take the slot, atomically, when no job runs or the running one is stale; ``ConflictError`` otherwise.
 
         The upsert creates the document for the first job ever. When a live job holds the slot the
         filter matches nothing and the upsert's insert collides on ``_id``, as does the loser of two
@@ -232,7 +233,7 @@ class Trainer:
             previous = self._slot.find_one_and_update(free, {"$set": _document(job)}, upsert=True)
         except DuplicateKeyError:
             held = self.status
-            raise Conflict(f"training job {held.job_id} is still running ({held.stage}); see GET /train/status") from None
+            raise ConflictError(f"training job {held.job_id} is still running ({held.stage}); see GET /train/status") from None
         if previous is not None and previous["state"] == "running":
             log.warning("training job %s took the slot over from job %s, whose process stopped heartbeating at %s",
                         job.job_id, previous["job_id"], previous["updated_at"])
@@ -258,7 +259,7 @@ class Trainer:
             nonlocal current
             current = replace(current, stage=stage, progress=round(fraction, 3))
             if not self._record(current):
-                raise Conflict(f"training job {job.job_id} lost the training slot to another job; stopped before activating a model")
+                raise ConflictError(f"training job {job.job_id} lost the training slot to another job; stopped before activating a model")
 
         stop = threading.Event()
         heartbeat = threading.Thread(target=self._heartbeat, args=(job.job_id, stop), name="uplift-training-heartbeat", daemon=True)
@@ -267,7 +268,7 @@ class Trainer:
         error: str | None = None
         try:
             version = self.train(learner, seed, progress)
-        except (TrainingDataError, UpliftInputError, Conflict) as exc:
+        except (TrainingDataError, UpliftInputError, ConflictError) as exc:
             error = str(exc)
         except Exception as exc:  # a background job has no caller to raise to: record it, log the traceback
             log.exception("training failed")

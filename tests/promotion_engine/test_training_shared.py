@@ -16,8 +16,8 @@ from pymongo.database import Database
 
 from services.common import read_models
 from services.promotion_engine.catalog import Catalog
-from services.promotion_engine.errors import Conflict
-from services.promotion_engine.registry import VERSIONS, ModelRegistry
+from services.common.errors import ConflictError
+from services.promotion_engine.registry import UpliftModels
 from services.promotion_engine.training import CURRENT, STALE_AFTER, Progress, Trainer, TrainingStatus
 from tests.promotion_engine.conftest import WAIT_S, add_product, make_config, set_stock
 from tests.promotion_engine.test_training import finished, seed_experiment
@@ -27,7 +27,7 @@ class GatedTrainer(Trainer):
     """A real trainer whose job waits for ``gate`` before training (``at="start"``) or after it, before its end is recorded (``at="end"``)."""
 
     def __init__(self, db: Database, models_dir: Path, at: str) -> None:
-        super().__init__(db, Catalog(db, 0.0), ModelRegistry(db, models_dir), make_config())
+        super().__init__(db, Catalog(db, 0.0), UpliftModels(db, models_dir), make_config())
         self.at = at
         self.waiting = threading.Event()
         self.gate = threading.Event()
@@ -97,21 +97,21 @@ def test_a_job_started_in_one_process_is_the_status_in_every_process(trainer, ex
     a.release()
     done = b.status
     assert done.state == "succeeded" and done.job_id == job.job_id and done.progress == 1.0 and done.finished_at is not None
-    assert experiment[VERSIONS].find_one({"_id": done.version}) is not None
+    assert experiment[read_models.MODEL_VERSIONS].find_one({"_id": done.version}) is not None
 
 
 def test_a_second_start_while_a_job_runs_is_refused_in_every_process(trainer, experiment):
     a, b = trainer(), trainer()
     job = a.start_held()
     for process in (b, a):
-        with pytest.raises(Conflict, match=f"training job {job.job_id} is still running"):
+        with pytest.raises(ConflictError, match=f"training job {job.job_id} is still running"):
             process.start("t", 1)
     assert seen(b.status) == seen(job)
     a.release()
     b.gate.set()  # b's own job runs straight through
     after = b.start("t", 1, wait=True)  # the slot is free again once the job ended, in whichever process asks
     assert after.state == "succeeded" and after.job_id != job.job_id and seen(a.status) == seen(after)
-    assert experiment[VERSIONS].count_documents({}) == 2
+    assert experiment[read_models.MODEL_VERSIONS].count_documents({}) == 2
 
 
 def test_a_running_job_without_a_heartbeat_reads_as_failed_and_is_taken_over(trainer, experiment):
@@ -127,7 +127,7 @@ def test_a_running_job_without_a_heartbeat_reads_as_failed_and_is_taken_over(tra
     assert seen(b.status) == seen(new)
     b.release()
     assert b.status.state == "succeeded" and b.status.job_id == new.job_id
-    assert [doc["_id"] for doc in experiment[VERSIONS].find({})] == [b.status.version]  # only the new job activated a model
+    assert [doc["_id"] for doc in experiment[read_models.MODEL_VERSIONS].find({})] == [b.status.version]  # only the new job activated a model
 
 
 def test_the_end_of_a_job_that_lost_the_slot_does_not_overwrite_the_newer_job(trainer, experiment):

@@ -1,26 +1,19 @@
 """Composition root of the forecast API: `create_app(settings)` wires context, auth, middleware,
 error mapping and routers; `python -m services.forecast_service` serves it with uvicorn.
 
-Typed errors from the domain modules become HTTP here and only here:
-
-==========================================  =====
-UnknownEntityError (sku, store, version)    404
-ForecastInputError, RecordsRejectedError    422
-NoActiveModelError, NotEnoughDataError,     409
-InsufficientHistoryError, TrainingInProgress
-PublishFailedError                          503
-==========================================  =====
+Typed errors become HTTP here and only here (``services.common.http_errors``): the service's own
+(``errors.py``) by the status each carries, the model core's ``ForecastInputError`` 422 and
+``InsufficientHistoryError`` 409.
 """
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, status
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from services.common.api_auth import HEADER, install_api_keys
+from services.common.http_errors import install_error_handlers
 from services.common.http_limits import BodySizeLimit
 from services.common.http_metrics import RequestMetrics
 from services.common.settings import Settings
@@ -28,14 +21,6 @@ from services.forecast_service.api.context import MODEL_REFRESH_S, ServiceContex
 from services.forecast_service.model.errors import ForecastInputError, InsufficientHistoryError
 from services.forecast_service.metrics import SERVICE
 from services.forecast_service.api.routes import ROUTERS
-from services.forecast_service.errors import (
-    NoActiveModelError,
-    NotEnoughDataError,
-    PublishFailedError,
-    RecordsRejectedError,
-    TrainingInProgressError,
-    UnknownEntityError,
-)
 from services.forecast_service.training import TrainingConfig
 
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024  # 10,000 add-data records with ids of ~40 chars fit
@@ -47,15 +32,8 @@ price scenarios for Shelfcast. Send an API key in the `{HEADER}` header: `GET` r
 are open. Forecasts are precomputed per active model version, so reads never run the model.
 """
 
-_STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
-    (UnknownEntityError, status.HTTP_404_NOT_FOUND),
-    (ForecastInputError, 422),
-    (NoActiveModelError, status.HTTP_409_CONFLICT),
-    (NotEnoughDataError, status.HTTP_409_CONFLICT),
-    (InsufficientHistoryError, status.HTTP_409_CONFLICT),
-    (TrainingInProgressError, status.HTTP_409_CONFLICT),
-    (PublishFailedError, status.HTTP_503_SERVICE_UNAVAILABLE),
-)
+CORE_ERRORS: dict[type[Exception], int] = {ForecastInputError: 422, InsufficientHistoryError: 409}
+"""The model core's errors know no HTTP; the service's own (``errors.py``) carry their status."""
 
 
 def create_app(settings: Settings, training: TrainingConfig | None = None, *, model_refresh_s: float = MODEL_REFRESH_S,
@@ -74,28 +52,9 @@ def create_app(settings: Settings, training: TrainingConfig | None = None, *, mo
     app = FastAPI(title="Shelfcast forecast service", version="1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.context = context
     install_api_keys(app, settings.api_keys.get_secret_value(), "forecast API")
-    install_error_handlers(app)
+    install_error_handlers(app, CORE_ERRORS)
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     app.add_middleware(RequestMetrics, histogram=context.metrics.request_seconds, service=SERVICE)
     return app
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    """Map the domain's typed errors to status codes with the message as ``detail``."""
-    for error_type, code in _STATUS_BY_ERROR:
-        app.add_exception_handler(error_type, _handler(code))
-
-    async def records_rejected(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RecordsRejectedError)
-        return JSONResponse({"detail": jsonable_encoder(exc.errors)}, status_code=422)
-
-    app.add_exception_handler(RecordsRejectedError, records_rejected)
-
-
-def _handler(code: int):  # noqa: ANN202 - Starlette's handler signature
-    async def handle(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=code)
-
-    return handle

@@ -16,12 +16,12 @@ from kafka.errors import KafkaError
 from pymongo.database import Database
 
 from services.common.bus import EventProducer
+from services.common.model_registry import ModelRegistry
 from services.common.settings import Settings
 from services.common.store import connect
 from services.forecast_service.forecasting import facings_factors
-from services.forecast_service.metrics import ForecastMetrics
+from services.forecast_service.metrics import SERVICE, ForecastMetrics
 from services.forecast_service.model.forecaster import DemandForecaster
-from services.forecast_service.model_registry import ModelRegistry
 from services.forecast_service.sales_history import history_since, last_complete_day, sales_day_span, training_history
 from services.forecast_service.serving import ActiveForecasts, ForecastTable
 from services.forecast_service.errors import NoActiveModelError, NotEnoughDataError, PublishFailedError
@@ -50,7 +50,8 @@ class ServiceContext:
         self.training = training or TrainingConfig()
         self.db: Database = connect(settings.mongo_uri, settings.mongo_db)
         self._health_db: Database = connect(settings.mongo_uri, settings.mongo_db, timeout_ms=1500)
-        self.registry = ModelRegistry(self.db, settings.data_dir / "models" / "forecast")
+        self.registry: ModelRegistry[DemandForecaster] = ModelRegistry(
+            self.db, SERVICE, settings.data_dir / "models" / "forecast", save=DemandForecaster.save, load=DemandForecaster.load)
         self.forecasts = ActiveForecasts()
         self.metrics = ForecastMetrics()
         self.jobs = TrainingJobs(on_finished=self._record_job)
@@ -220,9 +221,12 @@ class ServiceContext:
 
     def _register(self, model: DemandForecaster, kind: JobKind, parent: str | None, metrics: dict, evaluation: dict,
                   began: float) -> dict[str, Any]:
-        info = {"kind": kind, "parent": parent, "trained_at": datetime.now(timezone.utc), "metrics": metrics,
-                "evaluation": evaluation, "training_seconds": round(time.perf_counter() - began, 2), "params": model.get_params()}
-        return self.registry.register(model, info)
+        doc = {"kind": kind, "parent": parent, "trained_at": datetime.now(timezone.utc), "metrics": metrics,
+               "evaluation": evaluation, "training_seconds": round(time.perf_counter() - began, 2), "params": model.get_params(),
+               "trained_until": model.trained_until.date().isoformat() if model.trained_until is not None else None,
+               "history_end": model.history_end.date().isoformat(), "series": int(len(model.series_keys)),
+               "max_horizon": model.max_horizon}
+        return self.registry.register(model, doc)
 
     def _record_job(self, kind: JobKind, seconds: float, status: JobStatus) -> None:
         self.metrics.training_seconds.labels(kind, status.state).observe(seconds)

@@ -1,8 +1,9 @@
 """The promotion engine's HTTP app: ``create_app(settings)`` wires routers, auth, limits and metrics.
 
-Domain errors become status codes here and nowhere else: ``NotFound`` 404, ``Conflict`` and
-``TrainingDataError`` 409, ``InvalidField`` 422 (in FastAPI's own ``detail`` shape, the field in
-``loc``), an unreachable MongoDB 503. Bodies above ``max_body_bytes`` get 413.
+Domain errors become status codes here and nowhere else: every ``services.common.errors`` error by
+its own status (``InvalidFieldError`` 422 in FastAPI's own ``detail`` shape, the field in ``loc``),
+the uplift core's bad input 422, an unusable model or an unreachable MongoDB 503. Bodies above
+``max_body_bytes`` get 413.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pymongo.errors import PyMongoError
 
 from services.common.api_auth import install_api_keys
 from services.common.bus import EventProducer
+from services.common.http_errors import install_error_handlers
 from services.common.http_limits import BodySizeLimit
 from services.common.http_metrics import RequestMetrics, multiprocess_mode
 from services.common.logs import configure_logging
@@ -26,7 +28,6 @@ from services.promotion_engine import metrics
 from services.promotion_engine.config import PromotionConfig, load_promotion_config
 from services.promotion_engine.engine import Engine
 from services.promotion_engine.uplift.errors import UpliftInputError, UpliftModelError
-from services.promotion_engine.errors import Conflict, InvalidField, NotFound, TrainingDataError
 from services.promotion_engine.api.routes import admin, experiments, health, models, promotions, recommendations, training
 
 log = logging.getLogger(__name__)
@@ -42,25 +43,7 @@ def _detail(status: int, detail: object) -> JSONResponse:
 
 
 def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(NotFound)
-    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
-        return _detail(404, str(exc))
-
-    @app.exception_handler(Conflict)
-    async def conflict(_: Request, exc: Conflict) -> JSONResponse:
-        return _detail(409, str(exc))
-
-    @app.exception_handler(TrainingDataError)
-    async def training_data(_: Request, exc: TrainingDataError) -> JSONResponse:
-        return _detail(409, str(exc))
-
-    @app.exception_handler(InvalidField)
-    async def invalid_field(_: Request, exc: InvalidField) -> JSONResponse:
-        return _detail(422, [{"type": "value_error", "loc": [exc.location, exc.field], "msg": exc.message}])
-
-    @app.exception_handler(UpliftInputError)
-    async def uplift_input(_: Request, exc: UpliftInputError) -> JSONResponse:
-        return _detail(422, str(exc))
+    install_error_handlers(app, {UpliftInputError: 422})
 
     @app.exception_handler(UpliftModelError)
     async def uplift_model(_: Request, exc: UpliftModelError) -> JSONResponse:

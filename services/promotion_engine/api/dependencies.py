@@ -13,7 +13,7 @@ from services.promotion_engine.config import PromotionConfig
 from services.promotion_engine.engine import Engine
 from services.promotion_engine.promotions import PromotionStore
 from services.promotion_engine.recommender import Recommender
-from services.promotion_engine.registry import ModelRegistry
+from services.promotion_engine.registry import UpliftModels
 from services.promotion_engine.training import Trainer
 
 
@@ -45,7 +45,7 @@ async def get_recommender(engine: Engine = Depends(get_engine)) -> Recommender:
     return engine.recommender
 
 
-async def get_registry(engine: Engine = Depends(get_engine)) -> ModelRegistry:
+async def get_registry(engine: Engine = Depends(get_engine)) -> UpliftModels:
     return engine.registry
 
 

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from services.common.api_auth import require_scope
 from services.common.events import IDENTIFIER_PATTERN, Channel
-from services.promotion_engine.errors import InvalidField
+from services.common.errors import InvalidFieldError
 from services.promotion_engine.api.lean_route import LeanRoute
 from services.promotion_engine.recommender import RecommendationResult, Recommender
 from services.promotion_engine.schemas import RecommendationsOut
@@ -48,7 +48,7 @@ async def recommend(request: Request,
     limit = request.app.state.config.max_k
     recommender: Recommender = request.app.state.engine.recommender  # not a dependency: one resolution less per request
     if k > limit:
-        raise InvalidField("k", f"at most {limit}", location="query")
+        raise InvalidFieldError("k", f"at most {limit}", location="query")
     if recommender.blocking:
         result = await run_in_threadpool(recommender.recommend, customer_id, k, channel.value, store_id)
     else:
