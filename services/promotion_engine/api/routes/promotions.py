@@ -15,14 +15,10 @@ MAX_LIMIT = 500
 
 
 def promotion_out(promotion: Promotion, promotions: PromotionStore, now: datetime) -> PromotionOut:
-    return PromotionOut(
-        promotion_id=promotion.promotion_id, name=promotion.name, type=promotion.type,  # type: ignore[arg-type]
-        discount_pct=promotion.effective_discount_pct(promotions.reference_price(promotion)), discount_cents=promotion.discount_cents,
-        sku=promotion.sku, category=promotion.category, channels=list(promotion.channels) if promotion.channels else None,  # type: ignore[arg-type]
-        starts_at=promotion.starts_at, ends_at=promotion.ends_at, budget_cents=promotion.budget_cents, spent_cents=promotion.spent_cents,
-        remaining_cents=promotion.remaining_cents, max_per_customer_per_day=promotion.max_per_customer_per_day,
-        stock_cover_threshold=promotion.stock_cover_threshold, active=promotion.is_active(now), budget_exhausted=promotion.remaining_cents <= 0,
-        created_at=promotion.created_at, updated_at=promotion.updated_at)
+    """The stored fields as they are (``PromotionOut`` ignores ``deleted_at``), plus what is derived at read time."""
+    return PromotionOut.model_validate(vars(promotion) | {
+        "discount_pct": promotion.effective_discount_pct(promotions.reference_price(promotion)),
+        "active": promotion.is_active(now), "budget_exhausted": promotion.remaining_cents <= 0})
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[Depends(require_scope("write"))], response_model=PromotionOut)
