@@ -1,7 +1,7 @@
 """Composition root of the dashboard: wires settings, data, API clients, login and pages into a Dash app.
 
-``python -m services.dashboard`` runs ``main()``: the app on ``settings.dashboard_port`` plus the
-scheduled report thread.
+``python -m services.dashboard`` runs ``main()``: the app behind gunicorn (``server.py``) on
+``settings.dashboard_port``, with the scheduled report thread.
 """
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from services.dashboard.config import DashboardConfig, load_config
 from services.dashboard.context import EXTENSION, DashboardContext
 from services.dashboard.data import DashboardData
 from services.dashboard.entry import OrderPublisher
-from services.dashboard.scheduler import ReportScheduler
 
 log = logging.getLogger(__name__)
 PAGES = Path(__file__).with_name("pages")
@@ -54,16 +53,10 @@ def create_app(settings: Settings, config: DashboardConfig | None = None) -> Das
 
 @exits_on_invalid_settings("dashboard")
 def main() -> None:
+    from services.dashboard.server import serve
+
     settings, config = load_settings(), load_config()
     configure_logging(settings.log_level)
-    app = create_app(settings, config)
-    context: DashboardContext = app.server.extensions[EXTENSION]
-    if config.report_interval_s:
-        ReportScheduler(context.data, context.promotions, context.reports_dir, config.report_interval_s).start()
     if not config.dev_mode and not config.user_table():
         log.warning("no SHELFCAST_DASHBOARD_USERS configured: every request is refused until you set it (or SHELFCAST_DASHBOARD_DEV_MODE=1)")
-    log.info("dashboard on http://%s:%d", config.host, settings.dashboard_port)
-    try:
-        app.run(host=config.host, port=settings.dashboard_port, debug=False)
-    finally:
-        context.publisher.close()
+    serve(settings, config)

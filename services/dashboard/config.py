@@ -26,6 +26,8 @@ class DashboardConfig(BaseSettings):
     refresh_ms: int = Field(default=5000, ge=1000, description="live refresh period of every page")
     cache_ttl_s: float = Field(default=5.0, ge=0, description="how long a rollup query result is reused (shared by all viewers)")
     basket_max_orders: int = Field(default=20_000, ge=100, description="most recent orders mined for baskets")
+    workers: int = Field(default=1, ge=1, le=64, description="gunicorn worker processes (each caches its own queries)")
+    threads: int = Field(default=8, ge=1, le=256, description="request threads per worker")
     report_interval_s: int = Field(default=86_400, ge=0, description="scheduled report period; 0 disables")
 
     def forecast_base_url(self, settings: Settings) -> str:
