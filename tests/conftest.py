@@ -17,6 +17,8 @@ import pytest
 
 from services.common.settings import Settings, load_settings
 
+pytest_plugins = ["tests.forecast_service.fixtures"]  # its session-trained API serves the forecast and benchmark tests
+
 
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:

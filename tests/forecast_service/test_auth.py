@@ -5,7 +5,7 @@ import pytest
 from pydantic import SecretStr
 
 from services.common.api_auth import ApiKeys, Scope
-from tests.forecast_service.conftest import ADMIN, READ, WRITE
+from tests.forecast_service.fixtures import ADMIN, READ, WRITE
 
 
 def test_request_without_key_is_refused_with_401(trained_api) -> None:

@@ -8,7 +8,7 @@ import pandas as pd
 from services.common.store import connect
 from services.forecast_service.sales_history import history_since, training_history
 from tests.forecast_service import sales_data
-from tests.forecast_service.conftest import own_settings
+from tests.forecast_service.fixtures import own_settings
 
 DAY = date(2026, 3, 1)
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from services.common import read_models
 from tests.forecast_service import sales_data
-from tests.forecast_service.conftest import ADMIN, READ, TRAIN_DAYS, TRAINING, Api, train
+from tests.forecast_service.fixtures import ADMIN, READ, TRAIN_DAYS, TRAINING, Api, train
 
 SHIFTED_WEEK = np.array([0.5, 0.5, 0.5, 0.5, 0.5, 2.5, 2.5])  # weekends now sell 5× weekdays
 INVERTED_WEEK = np.array([2.5, 2.5, 0.3, 0.3, 0.3, 0.3, 0.3])  # Mondays and Tuesdays sell most

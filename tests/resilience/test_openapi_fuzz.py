@@ -24,7 +24,7 @@ from services.common.store import connect
 from services.forecast_service.api.app import create_app as create_forecast_app
 from services.promotion_engine.api.app import create_app as create_promotion_app
 from tests.forecast_service import sales_data
-from tests.forecast_service.conftest import TRAINING, own_settings as forecast_settings
+from tests.forecast_service.fixtures import TRAINING, own_settings as forecast_settings
 from tests.promotion_engine.conftest import NOW, add_order, add_product, make_config, own_settings as promotion_settings, promotion_body, set_stock
 from tests.waiting import wait_for
 

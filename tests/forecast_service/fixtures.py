@@ -1,4 +1,5 @@
-"""The forecast API over the session's real Kafka and Mongo-protocol server.
+"""The forecast API over the session's real Kafka and Mongo-protocol server (a plugin of the root conftest,
+so the benchmark tests share the one trained model).
 
 ``trained_api`` (session scope) seeds a catalog, stock and 160 days of rollups into a database of its
 own (SKU C's price varies, so its elasticity can be estimated), starts the app and trains once, so

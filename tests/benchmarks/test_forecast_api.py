@@ -14,7 +14,7 @@ import uvicorn
 from services.common import read_models
 from services.forecast_service.api.app import create_app
 from services.benchmarks.forecast_api import bench_forecast_api
-from tests.forecast_service.conftest import READ, TRAINING
+from tests.forecast_service.fixtures import READ, TRAINING
 
 
 def _free_port() -> int:

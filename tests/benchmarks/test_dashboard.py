@@ -16,6 +16,7 @@ from services.dashboard.data import DashboardData
 from services.dashboard.filters import Filters
 from services.data_consumer.rollups import new_summary_document
 from services.data_consumer.validation import CatalogCache
+from tests.dashboard.conftest import db  # noqa: F401 (fixture, used by name)
 
 END = date(2026, 3, 10)
 PERIOD = Filters(date(2026, 1, 5), END)  # Jan 5–31 and Mar 1–10 from day summaries, February from its month summary
