@@ -1,3 +1,3 @@
-from services.dashboard.app import main
+from services.dashboard.server import main
 
 main()

@@ -1,18 +1,15 @@
 """Composition root of the dashboard: wires settings, data, API clients, login and pages into a Dash app.
 
-``python -m services.dashboard`` runs ``main()``: the app behind gunicorn (``server.py``) on
-``settings.dashboard_port``, with the scheduled report thread.
+``python -m services.dashboard`` serves it behind gunicorn (``server.py``).
 """
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from dash import Dash
 from flask import Response
 
-from services.common.logs import configure_logging
-from services.common.settings import Settings, exits_on_invalid_settings, load_settings
+from services.common.settings import Settings
 from services.common.store import connect
 from services.dashboard import shell
 from services.dashboard.api_client import ForecastClient, PromotionClient
@@ -22,7 +19,6 @@ from services.dashboard.context import EXTENSION, DashboardContext
 from services.dashboard.data import DashboardData
 from services.dashboard.entry import OrderPublisher
 
-log = logging.getLogger(__name__)
 PAGES = Path(__file__).with_name("pages")
 
 
@@ -49,14 +45,3 @@ def create_app(settings: Settings, config: DashboardConfig | None = None) -> Das
     app.layout = shell.layout
     shell.register_callbacks(app)
     return app
-
-
-@exits_on_invalid_settings("dashboard")
-def main() -> None:
-    from services.dashboard.server import serve
-
-    settings, config = load_settings(), load_config()
-    configure_logging(settings.log_level)
-    if not config.dev_mode and not config.user_table():
-        log.warning("no SHELFCAST_DASHBOARD_USERS configured: every request is refused until you set it (or SHELFCAST_DASHBOARD_DEV_MODE=1)")
-    serve(settings, config)

@@ -1,6 +1,6 @@
 """The dashboard behind gunicorn, a production WSGI server (Flask's own server is for development only).
 
-``python -m services.dashboard`` runs ``serve()``: gunicorn's threaded workers (Dash callbacks are
+``python -m services.dashboard`` runs ``main()``: gunicorn's threaded workers (Dash callbacks are
 plain blocking functions), each building its own app after the fork so no MongoDB client or Kafka
 producer crosses a fork. One worker runs the scheduled reports: whichever holds the lock file.
 """
@@ -13,9 +13,10 @@ from typing import IO, Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
-from services.common.settings import Settings
+from services.common.logs import configure_logging
+from services.common.settings import Settings, exits_on_invalid_settings, load_settings
 from services.dashboard.app import create_app
-from services.dashboard.config import DashboardConfig
+from services.dashboard.config import DashboardConfig, load_config
 from services.dashboard.context import EXTENSION, DashboardContext
 from services.dashboard.scheduler import ReportScheduler
 
@@ -68,7 +69,12 @@ def _close_publisher(_server: object, worker: Any) -> None:
         context.publisher.close()
 
 
-def serve(settings: Settings, config: DashboardConfig) -> None:
+@exits_on_invalid_settings("dashboard")
+def main() -> None:
+    settings, config = load_settings(), load_config()
+    configure_logging(settings.log_level)
+    if not config.dev_mode and not config.user_table():
+        log.warning("no SHELFCAST_DASHBOARD_USERS configured: every request is refused until you set it (or SHELFCAST_DASHBOARD_DEV_MODE=1)")
     log.info("dashboard on http://%s:%d (gunicorn, %d worker(s) × %d threads)", config.host, settings.dashboard_port,
              config.workers, config.threads)
     DashboardServer(settings, config).run()
