@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test bench clean
+.PHONY: setup run lint test bench clean
 
 $(BIN)/shelfcast: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +19,14 @@ setup: $(BIN)/shelfcast
 run: setup
 	$(BIN)/shelfcast up
 
-## test: the whole suite against real servers started once per session
+## lint: ruff (lint and format check, line length 120; settings in pyproject.toml)
+lint: $(BIN)/shelfcast
+	$(BIN)/ruff check services tests
+	$(BIN)/ruff format --check services tests
+
+## test: lint, then the whole suite against real servers started once per session
 test: export OMP_WAIT_POLICY := PASSIVE
-test: setup
+test: setup lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## bench: the ingest benchmark whose figures are in the README

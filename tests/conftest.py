@@ -3,11 +3,14 @@
 Tests that need them take the ``live_settings`` fixture; each test gets its own database name and
 consumer group where isolation matters (see ``isolated_settings``).
 """
+
 from __future__ import annotations
 
 import os
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # XGBoost's OpenMP threads spin otherwise, starving the servers on 2 cores
+os.environ.setdefault(
+    "OMP_WAIT_POLICY", "PASSIVE"
+)  # XGBoost's OpenMP threads spin otherwise, starving the servers on 2 cores
 
 import uuid
 from collections.abc import Iterator
@@ -47,6 +50,8 @@ def isolated_settings(live_settings: Settings) -> Settings:
     from services.common.bus import ensure_topics
 
     suffix = uuid.uuid4().hex[:8]
-    settings = live_settings.model_copy(update={"mongo_db": f"t_{suffix}", "consumer_group": f"g_{suffix}", "topic_prefix": f"t_{suffix}"})
+    settings = live_settings.model_copy(
+        update={"mongo_db": f"t_{suffix}", "consumer_group": f"g_{suffix}", "topic_prefix": f"t_{suffix}"}
+    )
     ensure_topics(settings.kafka_bootstrap, settings.topic_partitions, settings.topics.all)
     return settings

@@ -2,6 +2,7 @@
 
 Imported by the conftests of tests/data_consumer and tests/resilience (fixtures are found by name there).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -15,7 +16,9 @@ from services.common.store import connect
 
 @pytest.fixture
 def settings(isolated_settings: Settings) -> Settings:
-    return isolated_settings.model_copy(update={"consumer_batch_size": 500, "consumer_poll_ms": 100, "consumer_metrics_port": 0})
+    return isolated_settings.model_copy(
+        update={"consumer_batch_size": 500, "consumer_poll_ms": 100, "consumer_metrics_port": 0}
+    )
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """Reading what tests produced back from the real broker, from the beginning, without a consumer group."""
+
 from __future__ import annotations
 
 import time
@@ -11,8 +12,13 @@ from services.common.settings import Settings
 
 def read_records(settings: Settings, topics: Iterable[str], expected: int, timeout_s: float = 60.0) -> list:
     """Every record on ``topics`` from the beginning, waiting until ``expected`` arrived (a timeout returns fewer)."""
-    consumer = KafkaConsumer(*topics, bootstrap_servers=settings.kafka_bootstrap, auto_offset_reset="earliest",
-                             enable_auto_commit=False, group_id=None)
+    consumer = KafkaConsumer(
+        *topics,
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
     records: list = []
     deadline = time.monotonic() + timeout_s
     try:

@@ -1,4 +1,5 @@
 """Waiting for something a real server does in the background, without asserting on speed."""
+
 from __future__ import annotations
 
 import time
@@ -7,7 +8,9 @@ from collections.abc import Callable
 WAIT_S = 120.0
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = WAIT_S, state: Callable[[], object] = lambda: "") -> None:
+def wait_for(
+    condition: Callable[[], bool], what: str, timeout_s: float = WAIT_S, state: Callable[[], object] = lambda: ""
+) -> None:
     """Poll until true; a timeout fails the test with what was awaited and ``state()``."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

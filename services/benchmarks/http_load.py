@@ -6,6 +6,7 @@ the GIL (a thread whose answer has arrived can wait out another's 5 ms switch in
 bench would report as server latency. One asyncio loop over raw sockets costs ~0.15 ms of CPU a
 request. Each connection sends its next request as soon as it has read the whole previous answer.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,6 +18,7 @@ import numpy as np
 
 try:
     import uvloop
+
     _LOOP_FACTORY = uvloop.new_event_loop
 except ImportError:  # pragma: no cover - Windows
     _LOOP_FACTORY = None
@@ -51,12 +53,15 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
         await reader.readuntil(b"\r\n")
     else:
         await reader.readexactly(int(fields.get(b"content-length", b"0")))
-    keep = fields.get(b"connection") != b"close" and (version == b"HTTP/1.1" or fields.get(b"connection") == b"keep-alive")
+    keep = fields.get(b"connection") != b"close" and (
+        version == b"HTTP/1.1" or fields.get(b"connection") == b"keep-alive"
+    )
     return int(status), keep
 
 
-async def _drive(target: _Target, paths: Sequence[str], concurrency: int, warmup: int,
-                 progress: Callable[[int], None] | None) -> tuple[float, list[float], int]:
+async def _drive(
+    target: _Target, paths: Sequence[str], concurrency: int, warmup: int, progress: Callable[[int], None] | None
+) -> tuple[float, list[float], int]:
     total = warmup + len(paths)
     cursor = iter(range(total))
     latencies: list[float] = []
@@ -98,8 +103,15 @@ async def _drive(target: _Target, paths: Sequence[str], concurrency: int, warmup
     return time.perf_counter() - started, latencies, errors
 
 
-def run_load(base_url: str, paths: Sequence[str], concurrency: int, headers: Mapping[str, str] | None = None, warmup: int = 200,
-             timeout_s: float = 10.0, progress: Callable[[int], None] | None = None) -> dict[str, float | int]:
+def run_load(
+    base_url: str,
+    paths: Sequence[str],
+    concurrency: int,
+    headers: Mapping[str, str] | None = None,
+    warmup: int = 200,
+    timeout_s: float = 10.0,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, float | int]:
     """GET every path of ``paths`` (after ``warmup`` untimed ones, taken round-robin from the same list) over
     ``concurrency`` connections; ``{requests, concurrency, seconds, rps, p50_ms, p99_ms, errors}``.
 
@@ -112,5 +124,12 @@ def run_load(base_url: str, paths: Sequence[str], concurrency: int, headers: Map
     with asyncio.Runner(loop_factory=_LOOP_FACTORY) as runner:
         elapsed, latencies, errors = runner.run(_drive(target, paths, concurrency, max(0, warmup), progress))
     millis = np.array(latencies) * 1000
-    return {"requests": len(paths), "concurrency": concurrency, "seconds": round(elapsed, 3), "rps": round(len(paths) / elapsed, 1),
-            "p50_ms": round(float(np.percentile(millis, 50)), 2), "p99_ms": round(float(np.percentile(millis, 99)), 2), "errors": errors}
+    return {
+        "requests": len(paths),
+        "concurrency": concurrency,
+        "seconds": round(elapsed, 3),
+        "rps": round(len(paths) / elapsed, 1),
+        "p50_ms": round(float(np.percentile(millis, 50)), 2),
+        "p99_ms": round(float(np.percentile(millis, 99)), 2),
+        "errors": errors,
+    }

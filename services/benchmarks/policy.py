@@ -25,6 +25,7 @@
    Values are expected incremental conversions and expected incremental margin (cents), in total
    and per pair targeted.
 """
+
 from __future__ import annotations
 
 import random
@@ -39,8 +40,14 @@ import numpy as np
 from services.common.events import OrderPlaced, ProductUpserted
 from services.data_generator.simulator import ShopConfig, ShopSimulator
 from services.promotion_engine.catalog import Product
+from services.promotion_engine.features import (
+    NO_ACTIVITY,
+    CandidateFacts,
+    CustomerHistory,
+    candidate_vector,
+    customer_vector,
+)
 from services.promotion_engine.uplift.evaluation import qini_coefficient, targeting_policy_values, top_k_count
-from services.promotion_engine.features import NO_ACTIVITY, CandidateFacts, CustomerHistory, candidate_vector, customer_vector
 from services.promotion_engine.uplift.learners import select_learner
 
 START = datetime(2026, 1, 5, tzinfo=timezone.utc)
@@ -59,17 +66,32 @@ def _shop_history(sim: ShopSimulator, days: int) -> tuple[dict[str, CustomerHist
         if event.occurred_at.timestamp() >= end:
             break
         if isinstance(event, ProductUpserted):
-            products[event.sku] = Product(event.sku, event.category, event.sub_category, event.price_cents, event.cost_cents)
+            products[event.sku] = Product(
+                event.sku, event.category, event.sub_category, event.price_cents, event.cost_cents
+            )
         elif isinstance(event, OrderPlaced):
             lines = [{"sku": line.sku, "revenue_cents": line.revenue_cents} for line in event.lines]
-            histories[event.customer_id].add({"occurred_at": event.occurred_at, "revenue_cents": sum(line["revenue_cents"] for line in lines),
-                                              "discount_cents": sum(line.discount_cents for line in event.lines),
-                                              "promotion_id": event.promotion_id, "lines": lines}, products)
+            histories[event.customer_id].add(
+                {
+                    "occurred_at": event.occurred_at,
+                    "revenue_cents": sum(line["revenue_cents"] for line in lines),
+                    "discount_cents": sum(line.discount_cents for line in event.lines),
+                    "promotion_id": event.promotion_id,
+                    "lines": lines,
+                },
+                products,
+            )
     return dict(histories), products
 
 
-def evaluate_policies(customers: int = 5000, seed: int = 0, k: float = 0.3, history_days: int = 28, pairs_per_customer: int = 4,
-                      progress: Progress | None = None) -> dict:
+def evaluate_policies(
+    customers: int = 5000,
+    seed: int = 0,
+    k: float = 0.3,
+    history_days: int = 28,
+    pairs_per_customer: int = 4,
+    progress: Progress | None = None,
+) -> dict:
     """The module docstring's evaluation; every number is reproducible from ``seed``."""
     if customers < 100:
         raise ValueError(f"customers must be at least 100 (a held-out set needs both arms), got {customers}")
@@ -79,7 +101,12 @@ def evaluate_policies(customers: int = 5000, seed: int = 0, k: float = 0.3, hist
         raise ValueError("history_days and pairs_per_customer must be positive")
     say = progress or (lambda message: None)
     started = time.perf_counter()
-    sim = ShopSimulator(seed, START, PSEUDONYM_KEY, ShopConfig(customers=customers, sessions_per_day=max(1, round(customers * SESSIONS_PER_CUSTOMER_DAY))))
+    sim = ShopSimulator(
+        seed,
+        START,
+        PSEUDONYM_KEY,
+        ShopConfig(customers=customers, sessions_per_day=max(1, round(customers * SESSIONS_PER_CUSTOMER_DAY))),
+    )
     say(f"simulating {history_days} days of shop history for {customers} customers")
     histories, products = _shop_history(sim, history_days)
     as_of = sim.now
@@ -93,7 +120,9 @@ def evaluate_policies(customers: int = 5000, seed: int = 0, k: float = 0.3, hist
             product = products[promotion.target]
             return float(product.price_cents), float(product.cost_cents)
         pool = by_category[promotion.category]
-        return float(statistics.median(p.price_cents for p in pool)), float(statistics.median(p.cost_cents for p in pool))
+        return float(statistics.median(p.price_cents for p in pool)), float(
+            statistics.median(p.cost_cents for p in pool)
+        )
 
     say(f"drawing a randomized experiment over {len(promotions)} promotions")
     rng = random.Random(f"{seed}:policy-experiment")
@@ -105,8 +134,15 @@ def evaluate_policies(customers: int = 5000, seed: int = 0, k: float = 0.3, hist
         for promotion in rng.sample(promotions, pairs):
             price, cost = price_and_cost(promotion)
             discount = price * promotion.discount_pct / 100
-            facts = CandidateFacts(promotion.category, promotion.target if promotion.scope == "sku" else None, promotion.discount_pct / 100,
-                                   "percent_off", promotion.scope == "category", price, cost)
+            facts = CandidateFacts(
+                promotion.category,
+                promotion.target if promotion.scope == "sku" else None,
+                promotion.discount_pct / 100,
+                "percent_off",
+                promotion.scope == "category",
+                price,
+                cost,
+            )
             true_effect = sim.truth.effect(customer, promotion)
             treated = rng.random() < 0.5
             rows.append(person + candidate_vector(facts, history, NO_ACTIVITY))
@@ -119,12 +155,17 @@ def evaluate_policies(customers: int = 5000, seed: int = 0, k: float = 0.3, hist
     X, t, y = np.asarray(rows, dtype=float), np.asarray(treatment), np.asarray(outcome)
     effect_arr, base_arr = np.asarray(effect), np.asarray(base)
     unit_margin, discount_arr = np.asarray(economics).T
-    true_margin = effect_arr * unit_margin - base_arr * discount_arr  # cents per pair: the scoring module's formula, with true u and b
+    true_margin = (
+        effect_arr * unit_margin - base_arr * discount_arr
+    )  # cents per pair: the scoring module's formula, with true u and b
 
-    held_out = np.random.default_rng(seed).permutation(customers)[:round(customers * TEST_FRACTION)]
+    held_out = np.random.default_rng(seed).permutation(customers)[: round(customers * TEST_FRACTION)]
     test = np.isin(np.asarray(customer_of), held_out)
     train = ~test
-    say(f"selecting and fitting the engine's learner on {int(train.sum())} pairs of {customers - held_out.size} training customers")
+    say(
+        f"selecting and fitting the engine's learner on {int(train.sum())} pairs of {customers - held_out.size} "
+        "training customers"
+    )
     selection = select_learner(X[train], t[train], y[train], seed=seed)
     predicted = selection.learner.predict_uplift(X[test])
     b_hat = float(y[train][t[train] == 0].mean())
@@ -136,15 +177,35 @@ def evaluate_policies(customers: int = 5000, seed: int = 0, k: float = 0.3, hist
     n_top = top_k_count(n_test, k)
 
     def table(values: dict[str, float]) -> dict[str, dict[str, float]]:
-        named = {"engine": values["model"], "everyone": values["everyone"], "random": values["random"], "oracle": values["oracle"]}
-        return {name: {"total": round(value, 2), "per_targeted": round(value / (n_test if name == "everyone" else n_top), 5)}
-                for name, value in named.items()}
+        named = {
+            "engine": values["model"],
+            "everyone": values["everyone"],
+            "random": values["random"],
+            "oracle": values["oracle"],
+        }
+        return {
+            name: {
+                "total": round(value, 2),
+                "per_targeted": round(value / (n_test if name == "everyone" else n_top), 5),
+            }
+            for name, value in named.items()
+        }
 
     return {
-        "customers": customers, "seed": seed, "k": k, "history_days": history_days, "promotions": len(promotions),
-        "pairs_train": int(train.sum()), "pairs_test": n_test, "targeted": n_top, "learner": selection.best,
+        "customers": customers,
+        "seed": seed,
+        "k": k,
+        "history_days": history_days,
+        "promotions": len(promotions),
+        "pairs_train": int(train.sum()),
+        "pairs_test": n_test,
+        "targeted": n_top,
+        "learner": selection.best,
         "selection_qini": {name: round(q, 4) for name, q in selection.scores.items()},
         "held_out_qini": round(qini_coefficient(y[test], t[test], predicted), 4),
-        "true_mean_uplift": round(float(effect_arr[test].mean()), 5), "sleeping_dog_share": round(float((effect_arr[test] < 0).mean()), 4),
-        "conversions": table(conversions), "margin_cents": table(margin), "seconds": round(time.perf_counter() - started, 1),
+        "true_mean_uplift": round(float(effect_arr[test].mean()), 5),
+        "sleeping_dog_share": round(float((effect_arr[test] < 0).mean()), 4),
+        "conversions": table(conversions),
+        "margin_cents": table(margin),
+        "seconds": round(time.perf_counter() - started, 1),
     }

@@ -4,7 +4,8 @@
 starts its own embedded Kafka + Mongo-protocol server in a temporary folder, writes the bench shop
 (``bench.seed_bench_data``: 5k customers, 20k orders, 50k clicks, 20 promotions and a past
 experiment), starts the engine as a real ``python -m services.promotion_engine`` process (with
-``SHELFCAST_PROMOTION_WORKERS`` worker processes unless told otherwise), trains an uplift model through ``POST /train`` (so
+``SHELFCAST_PROMOTION_WORKERS`` worker processes unless told otherwise), trains an uplift model through ``POST
+/train`` (so
 requests are scored by XGBoost, as in production), waits until every worker has scored its known
 customers ahead of requests (``score_cache``; the steady state after a model change, reported by
 ``/health``), sends ``WARMUP_REQUESTS`` untimed requests, measures, and tears everything down.
@@ -12,6 +13,7 @@ With ``url`` it measures that running deployment instead (200 warm-up requests: 
 already, and every request spends its budgets and caps), asking for the customers found in
 ``settings``' database.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -22,12 +24,12 @@ from pathlib import Path
 
 import httpx
 
+from services.benchmarks.promotion_shop import bench_recommendations, known_customers, seed_bench_data
 from services.common.bus import ensure_topics
-from services.devstack import EmbeddedStack
-from services.devstack.service import ServiceProcess, service_env
 from services.common.settings import Settings
 from services.common.store import connect
-from services.benchmarks.promotion_shop import bench_recommendations, known_customers, seed_bench_data
+from services.devstack import EmbeddedStack
+from services.devstack.service import ServiceProcess, service_env
 from services.promotion_engine.config import load_promotion_config
 
 START_TIMEOUT_S = 180.0
@@ -53,6 +55,7 @@ def _progress_printer(progress: bool, requests: int):
         bar.update(done - bar.n)
         if done >= requests:
             bar.close()
+
     return update
 
 
@@ -64,17 +67,26 @@ def _wait_scored_ahead(url: str, workers: int) -> None:
     while time.monotonic() < deadline:
         body = httpx.get(f"{url}/health", timeout=5.0).json()
         ahead = body.get("scores_ahead")
-        ready[body.get("worker_pid", 0)] = body.get("model") is not None and (ahead is None or ahead["customers"] >= body["order_history"]["customers"])
+        ready[body.get("worker_pid", 0)] = body.get("model") is not None and (
+            ahead is None or ahead["customers"] >= body["order_history"]["customers"]
+        )
         if len(ready) >= workers and all(ready.values()):
             return
         time.sleep(0.2)
-    raise RuntimeError(f"the engine's {workers} worker(s) did not all score their customers ahead within {TRAIN_TIMEOUT_S:.0f}s")
+    raise RuntimeError(
+        f"the engine's {workers} worker(s) did not all score their customers ahead within {TRAIN_TIMEOUT_S:.0f}s"
+    )
 
 
 def _train(url: str, api_key: str) -> str:
     """Fit and activate an uplift model on the seeded experiment; returns its version."""
-    response = httpx.post(f"{url}/train", params={"wait": True}, json={"learner": "auto", "seed": 0}, headers={"X-API-Key": api_key},
-                          timeout=TRAIN_TIMEOUT_S)
+    response = httpx.post(
+        f"{url}/train",
+        params={"wait": True},
+        json={"learner": "auto", "seed": 0},
+        headers={"X-API-Key": api_key},
+        timeout=TRAIN_TIMEOUT_S,
+    )
     if response.status_code != 200:
         raise RuntimeError(f"training the bench model failed: {response.status_code} {response.text[:300]}")
     return str(response.json()["version"])
@@ -90,21 +102,45 @@ def _self_contained(settings: Settings, requests: int, concurrency: int, progres
             _say(progress, "writing the bench shop (5k customers, 20k orders, 50k clicks, 20 promotions)…")
             customers = seed_bench_data(connect(live.mongo_uri, live.mongo_db))
             api_key = f"bench-{secrets.token_hex(8)}"
-            env = service_env(live, SHELFCAST_API_KEYS=f"{api_key}:admin", SHELFCAST_DATA_DIR=str(run_dir / "data"), SHELFCAST_LOG_LEVEL="WARNING",
-                              SHELFCAST_PROMOTION_WORKERS=str(workers))
+            env = service_env(
+                live,
+                SHELFCAST_API_KEYS=f"{api_key}:admin",
+                SHELFCAST_DATA_DIR=str(run_dir / "data"),
+                SHELFCAST_LOG_LEVEL="WARNING",
+                SHELFCAST_PROMOTION_WORKERS=str(workers),
+            )
             _say(progress, f"starting the promotion engine ({workers} worker process{'es' if workers > 1 else ''})…")
-            with ServiceProcess("promotion_engine", "SHELFCAST_PROMOTION_PORT", env, ready_timeout_s=START_TIMEOUT_S) as url:
+            with ServiceProcess(
+                "promotion_engine", "SHELFCAST_PROMOTION_PORT", env, ready_timeout_s=START_TIMEOUT_S
+            ) as url:
                 _say(progress, "training the uplift model…")
                 model = _train(url, api_key)
                 _wait_scored_ahead(url, workers)
-                _say(progress, f"{WARMUP_REQUESTS} warm-up requests, then {requests} measured, at concurrency {concurrency}…")
-                result = bench_recommendations(url, api_key, requests, concurrency, customers, warmup=WARMUP_REQUESTS,
-                                               progress=_progress_printer(progress, requests))
+                _say(
+                    progress,
+                    f"{WARMUP_REQUESTS} warm-up requests, then {requests} measured, at concurrency {concurrency}…",
+                )
+                result = bench_recommendations(
+                    url,
+                    api_key,
+                    requests,
+                    concurrency,
+                    customers,
+                    warmup=WARMUP_REQUESTS,
+                    progress=_progress_printer(progress, requests),
+                )
     return result | {"model": model, "customers": len(customers), "workers": workers}
 
 
-def run_promotions_bench(settings: Settings, requests: int, concurrency: int, url: str | None = None, api_key: str | None = None,
-                         progress: bool = True, workers: int | None = None) -> dict:
+def run_promotions_bench(
+    settings: Settings,
+    requests: int,
+    concurrency: int,
+    url: str | None = None,
+    api_key: str | None = None,
+    progress: bool = True,
+    workers: int | None = None,
+) -> dict:
     """``{requests, concurrency, seconds, rps, p50_ms, p99_ms, errors, ...}`` of ``GET /recommendations/{id}?k=3``.
 
     ``url=None``: everything started here and stopped afterwards (see the module docstring), the engine with
@@ -114,9 +150,15 @@ def run_promotions_bench(settings: Settings, requests: int, concurrency: int, ur
     if requests <= 0 or concurrency <= 0:
         raise ValueError("requests and concurrency must be positive")
     if url is None:
-        return _self_contained(settings, requests, concurrency, progress, workers or load_promotion_config().worker_count)
+        return _self_contained(
+            settings, requests, concurrency, progress, workers or load_promotion_config().worker_count
+        )
     customers = known_customers(connect(settings.mongo_uri, settings.mongo_db))
     if not customers:
-        raise ValueError(f"no customers with orders in database '{settings.mongo_db}' at {settings.mongo_uri}; nothing to ask for")
-    result = bench_recommendations(url.rstrip("/"), api_key, requests, concurrency, customers, progress=_progress_printer(progress, requests))
+        raise ValueError(
+            f"no customers with orders in database '{settings.mongo_db}' at {settings.mongo_uri}; nothing to ask for"
+        )
+    result = bench_recommendations(
+        url.rstrip("/"), api_key, requests, concurrency, customers, progress=_progress_printer(progress, requests)
+    )
     return result | {"customers": len(customers)}

@@ -2,6 +2,7 @@
 
 Each prints a JSON object as its last stdout line (progress goes to stderr).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,6 +33,7 @@ def _positive_float(text: str) -> float:
 def _one_line_errors(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """A deployment with nothing to ask for, a store that does not answer, a service that will not
     start: one line on stderr and exit 1, not a traceback."""
+
     @functools.wraps(handler)
     def run(args: argparse.Namespace) -> int:
         try:
@@ -39,6 +41,7 @@ def _one_line_errors(handler: Callable[[argparse.Namespace], int]) -> Callable[[
         except (ValueError, RuntimeError, OSError, PyMongoError) as exc:
             print(f"shelfcast bench {args.bench_command}: {exc}", file=sys.stderr)
             return 1
+
     return run
 
 
@@ -47,13 +50,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     kinds = parser.add_subparsers(dest="bench_command", required=True)
     ingest = kinds.add_parser("ingest", help="events through Kafka until visible in MongoDB with stock updated")
     ingest.add_argument("--events", type=_positive_int, default=50_000)
-    ingest.add_argument("--rate", type=_positive_float, default=None, help="events/s to produce at (default: as fast as possible)")
+    ingest.add_argument(
+        "--rate", type=_positive_float, default=None, help="events/s to produce at (default: as fast as possible)"
+    )
     ingest.add_argument("--consumers", type=_positive_int, default=1, help="consumer processes in the group")
     ingest.add_argument("--json", action="store_true", help="only the JSON summary on stdout")
     ingest.set_defaults(handler=_ingest)
-    soak = kinds.add_parser("soak", help="the simulated shop at a steady rate for a while: consumer memory and lag over time")
+    soak = kinds.add_parser(
+        "soak", help="the simulated shop at a steady rate for a while: consumer memory and lag over time"
+    )
     soak.add_argument("--rate", type=_positive_float, default=1000.0, help="events/s the generator publishes")
-    soak.add_argument("--duration", type=_positive_float, default=600.0, help="seconds of publishing (the backlog drains after)")
+    soak.add_argument(
+        "--duration", type=_positive_float, default=600.0, help="seconds of publishing (the backlog drains after)"
+    )
     soak.add_argument("--seed", type=int, default=0)
     soak.add_argument("--json", action="store_true", help="only the JSON summary on stdout")
     soak.set_defaults(handler=_soak)
@@ -61,13 +70,23 @@ def register(commands: argparse._SubParsersAction) -> None:
     api.add_argument("--service", choices=("forecast", "promotions"), required=True)
     api.add_argument("--requests", type=_positive_int, default=5_000)
     api.add_argument("--concurrency", type=_positive_int, default=16)
-    api.add_argument("--url", default=None, help="bench this running API instead (its data is read from the configured MongoDB)")
-    api.add_argument("--api-key", default=None, help="key with read scope for --url (default: the first of SHELFCAST_API_KEYS)")
-    api.add_argument("--workers", type=_positive_int, default=None,
-                     help="promotions, self-contained: engine worker processes (default: SHELFCAST_PROMOTION_WORKERS, 1)")
+    api.add_argument(
+        "--url", default=None, help="bench this running API instead (its data is read from the configured MongoDB)"
+    )
+    api.add_argument(
+        "--api-key", default=None, help="key with read scope for --url (default: the first of SHELFCAST_API_KEYS)"
+    )
+    api.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="promotions, self-contained: engine worker processes (default: SHELFCAST_PROMOTION_WORKERS, 1)",
+    )
     api.add_argument("--json", action="store_true", help="only the JSON summary on stdout")
     api.set_defaults(handler=_api)
-    dashboard = kinds.add_parser("dashboard", help="cold and warm page data times on a store filled with ~N orders' rollups")
+    dashboard = kinds.add_parser(
+        "dashboard", help="cold and warm page data times on a store filled with ~N orders' rollups"
+    )
     dashboard.add_argument("--orders", type=_positive_int, default=1_000_000)
     dashboard.add_argument("--days", type=_positive_int, default=730, help="days of history the orders spread over")
     dashboard.add_argument("--repeats", type=_positive_int, default=2, help="cold runs per page (the best is reported)")
@@ -94,12 +113,21 @@ def _api(args: argparse.Namespace) -> int:
     if args.service == "forecast":
         from services.benchmarks.forecast_api import run_forecast_bench
 
-        result = run_forecast_bench(settings, args.requests, args.concurrency, url=args.url, api_key=api_key, progress=not args.json)
+        result = run_forecast_bench(
+            settings, args.requests, args.concurrency, url=args.url, api_key=api_key, progress=not args.json
+        )
     else:
         from services.benchmarks.promotion_api import run_promotions_bench
 
-        result = run_promotions_bench(settings, args.requests, args.concurrency, url=args.url, api_key=api_key, progress=not args.json,
-                                      workers=args.workers)
+        result = run_promotions_bench(
+            settings,
+            args.requests,
+            args.concurrency,
+            url=args.url,
+            api_key=api_key,
+            progress=not args.json,
+            workers=args.workers,
+        )
     _report(result, args.json)
     return 0 if result["errors"] == 0 else 1
 

@@ -60,9 +60,7 @@ def run_predict(args: argparse.Namespace) -> int:
         history = read_history_csv(args.history, args.date_col, id_cols, args.target, exog_cols)
         last = history[args.date_col].max().normalize()
         if start <= last:
-            raise ForecastInputError(
-                f"--start {start.date()} is not after the last history day {last.date()}"
-            )
+            raise ForecastInputError(f"--start {start.date()} is not after the last history day {last.date()}")
         horizon = (start - last).days + args.days - 1
         model = DemandForecaster(max_horizon=horizon, exog_cols=exog_cols, progress=_interactive())
         model.fit(history, args.date_col, id_cols, args.target)
@@ -105,9 +103,7 @@ def _add_history_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--date-col", required=True, help="date column, YYYY-MM-DD")
     parser.add_argument("--id-cols", required=True, help="comma-separated series id columns, e.g. store,item")
     parser.add_argument("--target", required=True, help="demand column to forecast")
-    parser.add_argument(
-        "--exog-cols", default="", help="optional numeric columns known ahead, e.g. price,promo"
-    )
+    parser.add_argument("--exog-cols", default="", help="optional numeric columns known ahead, e.g. price,promo")
 
 
 def _summary_line(name: str, metrics: dict[str, Any] | None) -> str:

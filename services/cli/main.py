@@ -1,4 +1,5 @@
 """The ``shelfcast`` console script: one argparse tree, each command registered by its module."""
+
 from __future__ import annotations
 
 import argparse
@@ -6,7 +7,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before xgboost loads: spinning OpenMP threads starve Kafka on 2 cores
+os.environ.setdefault(
+    "OMP_WAIT_POLICY", "PASSIVE"
+)  # before xgboost loads: spinning OpenMP threads starve Kafka on 2 cores
 
 from services.cli import bench, forecast, generate, stack, up, uplift  # noqa: E402
 from services.common.settings import InvalidSettings  # noqa: E402

@@ -1,13 +1,14 @@
 """``shelfcast stack …``: the embedded infrastructure on its own (fetch jars, run servers)."""
+
 from __future__ import annotations
 
 import argparse
 import sys
 import time
 
+from services.common.settings import load_settings
 from services.devstack import EmbeddedStack
 from services.devstack.jars import EmbeddedStackError, ensure_jars
-from services.common.settings import load_settings
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -4,6 +4,7 @@ Services run as child processes (``python -m services.<name>``) that get the emb
 addresses through ``SHELFCAST_*`` variables; Ctrl-C stops the generator, then the children, then
 the servers, in that order so nothing in flight is lost.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,10 +16,10 @@ import subprocess
 import sys
 import threading
 
+from services.common.settings import Settings, load_settings
 from services.devstack import EmbeddedStack
 from services.devstack.jars import EmbeddedStackError
 from services.devstack.service import service_env
-from services.common.settings import Settings, load_settings
 
 SERVICES = (
     ("data_consumer", "consumer metrics", "http://127.0.0.1:{consumer_metrics_port}/metrics"),
@@ -30,7 +31,12 @@ SERVICES = (
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("up", help="embedded stack + all services + generator; Ctrl-C stops all")
-    parser.add_argument("--rate", type=float, default=200.0, help="generated events per second (default 200; the opening catalog and stock come first)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=200.0,
+        help="generated events per second (default 200; the opening catalog and stock come first)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="generator seed (default: random, printed)")
     parser.set_defaults(handler=_up)
 
@@ -100,4 +106,8 @@ def _watch(children: list[tuple[str, subprocess.Popen]], stop: threading.Event) 
         for name, child in children:
             if child.poll() is not None and name not in reported:
                 reported.add(name)
-                print(f"shelfcast: {name} exited with code {child.returncode}; the others keep running", file=sys.stderr, flush=True)
+                print(
+                    f"shelfcast: {name} exited with code {child.returncode}; the others keep running",
+                    file=sys.stderr,
+                    flush=True,
+                )

@@ -72,13 +72,20 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     policy = actions.add_parser(
         "policy",
-        help="policy value of the engine's targeting on the simulator's true effects, against everyone, random and the oracle",
+        help="policy value of the engine's targeting on the simulator's true effects, against everyone, random and "
+        "the oracle",
     )
     policy.add_argument("--customers", type=int, default=5000, help="simulated customers (default 5000; 30%% held out)")
     policy.add_argument("--seed", type=int, default=0)
-    policy.add_argument("--k", type=float, default=0.3, help="share of held-out customer x promotion pairs targeted (default 0.3)")
-    policy.add_argument("--days", type=int, default=56, help="simulated days of shop history behind the features (default 56)")
-    policy.add_argument("--pairs", type=int, default=4, help="promotions each customer meets in the experiment (default 4)")
+    policy.add_argument(
+        "--k", type=float, default=0.3, help="share of held-out customer x promotion pairs targeted (default 0.3)"
+    )
+    policy.add_argument(
+        "--days", type=int, default=56, help="simulated days of shop history behind the features (default 56)"
+    )
+    policy.add_argument(
+        "--pairs", type=int, default=4, help="promotions each customer meets in the experiment (default 4)"
+    )
     policy.add_argument("--json", action="store_true", help="only the JSON summary on stdout")
     policy.set_defaults(handler=_guarded(_policy))
 
@@ -150,17 +157,29 @@ def _policy(args: argparse.Namespace) -> int:
     from services.benchmarks.policy import evaluate_policies
 
     try:
-        result = evaluate_policies(args.customers, args.seed, args.k, args.days, args.pairs,
-                                   progress=lambda message: print(message, file=sys.stderr, flush=True))
+        result = evaluate_policies(
+            args.customers,
+            args.seed,
+            args.k,
+            args.days,
+            args.pairs,
+            progress=lambda message: print(message, file=sys.stderr, flush=True),
+        )
     except ValueError as exc:
         print(f"shelfcast uplift policy: error: {exc}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     if not args.json:
-        print(f"{'policy (top ' + format(args.k, '.0%') + ' of held-out pairs)':<34} {'incr. conversions':>18} {'per targeted':>13} "
-              f"{'incr. margin $':>15} {'per targeted':>13}")
+        print(
+            f"{'policy (top ' + format(args.k, '.0%') + ' of held-out pairs)':<34} {'incr. conversions':>18} "
+            f"{'per targeted':>13} "
+            f"{'incr. margin $':>15} {'per targeted':>13}"
+        )
         for name in ("engine", "random", "oracle", "everyone"):
             conv, margin = result["conversions"][name], result["margin_cents"][name]
-            print(f"{name:<34} {conv['total']:>18.1f} {conv['per_targeted']:>13.4f} {margin['total'] / 100:>15.2f} {margin['per_targeted'] / 100:>13.3f}")
+            print(
+                f"{name:<34} {conv['total']:>18.1f} {conv['per_targeted']:>13.4f} {margin['total'] / 100:>15.2f} "
+                f"{margin['per_targeted'] / 100:>13.3f}"
+            )
     _print_json(result)
     return 0
 

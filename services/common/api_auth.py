@@ -14,6 +14,7 @@ Usage::
 
 A missing or unknown key answers 401, a known key with too small a scope 403.
 """
+
 from __future__ import annotations
 
 import functools
@@ -30,7 +31,9 @@ log = logging.getLogger(__name__)
 
 HEADER = "X-API-Key"
 _CHALLENGE = {"WWW-Authenticate": f'ApiKey header="{HEADER}"'}
-_header_scheme = APIKeyHeader(name=HEADER, auto_error=False, description="API key from SHELFCAST_API_KEYS; scopes read < write < admin")
+_header_scheme = APIKeyHeader(
+    name=HEADER, auto_error=False, description="API key from SHELFCAST_API_KEYS; scopes read < write < admin"
+)
 
 
 class Scope(IntEnum):
@@ -41,7 +44,7 @@ class Scope(IntEnum):
     ADMIN = 3
 
     @classmethod
-    def parse(cls, text: str) -> "Scope":
+    def parse(cls, text: str) -> Scope:
         try:
             return cls[text.strip().upper()]
         except KeyError:
@@ -78,15 +81,19 @@ class ApiKeys:
         return bool(self.scopes)
 
     @classmethod
-    def parse(cls, text: str) -> "ApiKeys":
-        """Read ``"key:scope,key:scope"``; a malformed entry raises ``ValueError`` so a bad deployment fails at start."""
+    def parse(cls, text: str) -> ApiKeys:
+        """Read ``"key:scope,key:scope"``; a malformed entry raises ``ValueError`` so a bad deployment fails at
+        start."""
         scopes: dict[str, Scope] = {}
         for entry in (part.strip() for part in text.split(",")):
             if not entry:
                 continue
             key, sep, scope = entry.rpartition(":")
             if not sep or not key.strip():  # never echo the entry: it may be a secret
-                raise ValueError("API keys must be comma-separated key:scope pairs (e.g. 'k1:read,k2:admin'); found an entry without a scope")
+                raise ValueError(
+                    "API keys must be comma-separated key:scope pairs (e.g. 'k1:read,k2:admin'); found an entry "
+                    "without a scope"
+                )
             scopes[key.strip()] = Scope.parse(scope)
         return cls(scopes)
 
@@ -104,7 +111,9 @@ def install_api_keys(app: FastAPI, text: str, service: str) -> ApiKeys:
     keys = ApiKeys.parse(text)
     app.state.api_keys = keys
     if not keys.enabled:
-        log.warning("SHELFCAST_API_KEYS is empty: the %s accepts requests WITHOUT authentication (development only)", service)
+        log.warning(
+            "SHELFCAST_API_KEYS is empty: the %s accepts requests WITHOUT authentication (development only)", service
+        )
     return keys
 
 
@@ -123,7 +132,8 @@ class ScopeCheck:
         return self.authorize(request, api_key)
 
     def authorize(self, request: Request, api_key: str | None) -> Caller:
-        """The caller of a request presenting ``api_key``; 401 for a missing or unknown key, 403 for too small a scope."""
+        """The caller of a request presenting ``api_key``; 401 for a missing or unknown key, 403 for too small a
+        scope."""
         keys: ApiKeys = getattr(request.app.state, "api_keys", ApiKeys({}))
         if not keys.enabled:
             return Caller(Scope.ADMIN, None)
@@ -133,7 +143,10 @@ class ScopeCheck:
         if scope is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid API key", headers=_CHALLENGE)
         if scope < self.wanted:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this API key has scope '{scope.name.lower()}'; '{self.wanted.name.lower()}' is required")
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"this API key has scope '{scope.name.lower()}'; '{self.wanted.name.lower()}' is required",
+            )
         return Caller(scope, key_id(api_key))
 
 

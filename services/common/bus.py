@@ -5,8 +5,10 @@ Producers are idempotent with ``acks=all`` and batch with a short linger; consum
 group, never auto-commit, and commit only after the caller's writes succeeded, so a crash replays
 rather than loses.
 """
+
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -34,10 +36,8 @@ def ensure_topics(bootstrap: str, partitions: int, topics: Iterable[str]) -> Non
         existing = set(admin.list_topics())
         wanted = [NewTopic(t, partitions, 1) for t in topics if t not in existing]
         if wanted:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass
     finally:
         admin.close()
     if wanted:
@@ -146,27 +146,38 @@ class EventProducer:
     Java client and kafka-python do, so a key keeps its partition.
     """
 
-    def __init__(self, bootstrap: str, topics: Topics, client_id: str = "shelfcast-producer", linger_ms: int = 5,
-                 connect_timeout_s: float = 10.0, max_block_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        topics: Topics,
+        client_id: str = "shelfcast-producer",
+        linger_ms: int = 5,
+        connect_timeout_s: float = 10.0,
+        max_block_s: float = 60.0,
+    ) -> None:
         self.topics = topics
         self.settled = threading.Condition()  # guards the deliveries' state, ``unsettled`` and ``failures``
         self.unsettled = 0
         self.failures: list[PublishError] = []
         self._bootstrap = bootstrap
         self._max_block_s = max_block_s
-        self._producer = Producer({
-            "bootstrap.servers": bootstrap,
-            "client.id": client_id,
-            "acks": "all",
-            "enable.idempotence": True,
-            "linger.ms": linger_ms,
-            "batch.size": 256 * 1024,
-            "delivery.timeout.ms": 120_000,
-            "partitioner": "murmur2_random",
-            "logger": logging.getLogger(f"{__name__}.librdkafka"),  # its logs through ours, not raw to stderr
-        })
+        self._producer = Producer(
+            {
+                "bootstrap.servers": bootstrap,
+                "client.id": client_id,
+                "acks": "all",
+                "enable.idempotence": True,
+                "linger.ms": linger_ms,
+                "batch.size": 256 * 1024,
+                "delivery.timeout.ms": 120_000,
+                "partitioner": "murmur2_random",
+                "logger": logging.getLogger(f"{__name__}.librdkafka"),  # its logs through ours, not raw to stderr
+            }
+        )
         try:
-            self._producer.list_topics(timeout=connect_timeout_s)  # fail here, as kafka-python did, not on the first send
+            self._producer.list_topics(
+                timeout=connect_timeout_s
+            )  # fail here, as kafka-python did, not on the first send
         except KafkaException as exc:
             raise PublishError(f"no Kafka broker answered at {bootstrap}: {exc.args[0].str()}") from None
         self._closed = threading.Event()
@@ -177,7 +188,9 @@ class EventProducer:
         topic = self.topics.for_event_type(event.event_type)  # type: ignore[attr-defined]
         return self.publish_raw(topic, event_to_bytes(event), key=partition_key(event))
 
-    def publish_raw(self, topic: str, value: bytes, key: bytes | None = None, headers: list[tuple[str, bytes]] | None = None) -> Delivery:
+    def publish_raw(
+        self, topic: str, value: bytes, key: bytes | None = None, headers: list[tuple[str, bytes]] | None = None
+    ) -> Delivery:
         """For replays, dead letters and tests that must send bytes no model would produce.
 
         Raises ``PublishError`` for what the producer refuses outright (a message over the size limit, a send
@@ -195,7 +208,9 @@ class EventProducer:
                 if time.monotonic() < deadline:
                     time.sleep(0.01)
                     continue
-                error = PublishError(f"the send queue stayed full for {self._max_block_s:.0f}s (is the broker at {self._bootstrap} up?)")
+                error = PublishError(
+                    f"the send queue stayed full for {self._max_block_s:.0f}s (is the broker at {self._bootstrap} up?)"
+                )
             except KafkaException as exc:
                 error = PublishError(f"Kafka refused a message for {topic}: {exc.args[0].str()}")
             with self.settled:
@@ -218,7 +233,9 @@ class EventProducer:
         deadline = None if timeout is None else time.monotonic() + timeout
         self._producer.flush(-1 if timeout is None else timeout)  # sends now what lingers
         # a report the poll thread took off the queue may still be on its way to its callback
-        self.wait_until(lambda: self.unsettled <= 0, None if deadline is None else max(0.0, deadline - time.monotonic()))
+        self.wait_until(
+            lambda: self.unsettled <= 0, None if deadline is None else max(0.0, deadline - time.monotonic())
+        )
         with self.settled:
             failures, self.failures = self.failures, []
         if failures:
@@ -251,8 +268,15 @@ class EventConsumer:
     paused and sought back to their first unreturned record, so nothing is skipped or committed early.
     """
 
-    def __init__(self, bootstrap: str, group_id: str, topics: Iterable[str], max_records: int, client_id: str = "shelfcast-consumer",
-                 first: str | None = None) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        group_id: str,
+        topics: Iterable[str],
+        max_records: int,
+        client_id: str = "shelfcast-consumer",
+        first: str | None = None,
+    ) -> None:
         self._consumer = KafkaConsumer(
             *topics,
             bootstrap_servers=bootstrap,
@@ -333,4 +357,14 @@ class EventConsumer:
         self._consumer.close(autocommit=False)
 
 
-__all__ = ["ConsumerRecord", "Delivery", "RecordMetadata", "EventConsumer", "EventProducer", "PublishError", "TopicPartition", "ensure_topics", "partition_key"]
+__all__ = [
+    "ConsumerRecord",
+    "Delivery",
+    "RecordMetadata",
+    "EventConsumer",
+    "EventProducer",
+    "PublishError",
+    "TopicPartition",
+    "ensure_topics",
+    "partition_key",
+]

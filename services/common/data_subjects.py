@@ -21,6 +21,7 @@ key fingerprint, never a key), counts per collection and the time. Erasing an id
 about succeeds with zero counts and is audited too: erasure is idempotent, and answering "unknown
 customer" would let a caller probe which pseudonyms exist.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -75,9 +76,13 @@ def export_customer(db: Database, customer_id: str, actor: str) -> dict[str, lis
     the earlier audit records about them; the export is audited in turn."""
     _check(customer_id)
     held = {name: list(db[name].find({"customer_id": customer_id})) for name in (*ANONYMIZED, *DELETED)}
-    held[read_models.PROMOTION_FREQUENCY_JOURNAL] = [doc | {"serves": [serve for serve in doc["serves"] if serve["customer_id"] == customer_id]}
-                                               for doc in db[read_models.PROMOTION_FREQUENCY_JOURNAL].find({"serves.customer_id": customer_id})]
-    held[read_models.PRIVACY_AUDIT] = list(db[read_models.PRIVACY_AUDIT].find({"subject_sha256": subject_hash(customer_id)}))
+    held[read_models.PROMOTION_FREQUENCY_JOURNAL] = [
+        doc | {"serves": [serve for serve in doc["serves"] if serve["customer_id"] == customer_id]}
+        for doc in db[read_models.PROMOTION_FREQUENCY_JOURNAL].find({"serves.customer_id": customer_id})
+    ]
+    held[read_models.PRIVACY_AUDIT] = list(
+        db[read_models.PRIVACY_AUDIT].find({"subject_sha256": subject_hash(customer_id)})
+    )
     _audit(db, "export", customer_id, actor, {"exported": {name: len(docs) for name, docs in held.items()}})
     return held
 
@@ -90,8 +95,10 @@ def erase_customer(db: Database, customer_id: str, actor: str) -> ErasureReport:
     """
     _check(customer_id)
     tombstone = TOMBSTONE_PREFIX + uuid.uuid4().hex[:24]
-    anonymized = {name: db[name].update_many({"customer_id": customer_id}, {"$set": {"customer_id": tombstone}}).modified_count
-                  for name in ANONYMIZED}
+    anonymized = {
+        name: db[name].update_many({"customer_id": customer_id}, {"$set": {"customer_id": tombstone}}).modified_count
+        for name in ANONYMIZED
+    }
     deleted = {name: db[name].delete_many({"customer_id": customer_id}).deleted_count for name in DELETED}
     deleted[read_models.PROMOTION_FREQUENCY_JOURNAL] = pull_journal_entries(db, customer_id)
     audit_id, at = _audit(db, "erase", customer_id, actor, {"anonymized": anonymized, "deleted": deleted})
@@ -100,12 +107,25 @@ def erase_customer(db: Database, customer_id: str, actor: str) -> ErasureReport:
 
 def pull_journal_entries(db: Database, customer_id: str) -> int:
     """Remove the customer's entries from the engine's serve journal; returns how many journal documents held some."""
-    return db[read_models.PROMOTION_FREQUENCY_JOURNAL].update_many({"serves.customer_id": customer_id},
-                                                             {"$pull": {"serves": {"customer_id": customer_id}}}).modified_count
+    return (
+        db[read_models.PROMOTION_FREQUENCY_JOURNAL]
+        .update_many({"serves.customer_id": customer_id}, {"$pull": {"serves": {"customer_id": customer_id}}})
+        .modified_count
+    )
 
 
-def _audit(db: Database, action: str, customer_id: str, actor: str, counts: dict[str, dict[str, int]]) -> tuple[str, datetime]:
+def _audit(
+    db: Database, action: str, customer_id: str, actor: str, counts: dict[str, dict[str, int]]
+) -> tuple[str, datetime]:
     audit_id, at = str(uuid.uuid4()), datetime.now(timezone.utc)
-    db[read_models.PRIVACY_AUDIT].insert_one({"_id": audit_id, "action": action, "subject_sha256": subject_hash(customer_id),
-                                        "actor": actor, "at": at, **counts})
+    db[read_models.PRIVACY_AUDIT].insert_one(
+        {
+            "_id": audit_id,
+            "action": action,
+            "subject_sha256": subject_hash(customer_id),
+            "actor": actor,
+            "at": at,
+            **counts,
+        }
+    )
     return audit_id, at

@@ -5,6 +5,7 @@ every one into its status with ``detail()`` as the body, the same way in every A
 errors (its ``errors.py``) subclass these; a model core's errors (``model/errors.py``,
 ``uplift/errors.py``) do not, because the CLI uses those cores without any server.
 """
+
 from __future__ import annotations
 
 from typing import ClassVar

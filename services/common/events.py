@@ -4,13 +4,14 @@ Every event carries an ``event_id`` (the idempotency key the consumer stores exa
 ``event_type`` (the discriminator), ``schema_version``, ``occurred_at`` (UTC) and ``channel``.
 Money is integer cents; customer identifiers are pseudonymous before they get here.
 """
+
 from __future__ import annotations
 
 import json
 import re
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
@@ -23,7 +24,9 @@ MAX_CENTS = 100_000_000  # one million currency units per line: anything above i
 
 Cents = Annotated[int, Field(ge=0, le=MAX_CENTS, strict=True)]
 Quantity = Annotated[int, Field(gt=0, le=MAX_QUANTITY, strict=True)]
-IDENTIFIER_PATTERN = r"^[A-Za-z0-9_.:\-]+$"  # ids of SKUs, stores, customers, promotions: nothing a URL or JSON would escape
+IDENTIFIER_PATTERN = (
+    r"^[A-Za-z0-9_.:\-]+$"  # ids of SKUs, stores, customers, promotions: nothing a URL or JSON would escape
+)
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=IDENTIFIER_PATTERN)]
 
 
@@ -158,7 +161,7 @@ class StoreUpserted(_Event):
 
 
 Event = Annotated[
-    Union[OrderPlaced, Click, ReturnReceived, Restocked, PromotionExposed, ProductUpserted, StoreUpserted],
+    OrderPlaced | Click | ReturnReceived | Restocked | PromotionExposed | ProductUpserted | StoreUpserted,
     Field(discriminator="event_type"),
 ]
 _EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
@@ -201,15 +204,34 @@ def _is_identifier(value: str) -> bool:
     return len(value) <= 64 and _IDENTIFIER.fullmatch(value) is not None
 
 
-def exposure_to_bytes(event_id: UUID, occurred_at: datetime, channel: str, customer_id: str, promotion_id: str, arm: str, sku: str | None) -> bytes:
+def exposure_to_bytes(
+    event_id: UUID, occurred_at: datetime, channel: str, customer_id: str, promotion_id: str, arm: str, sku: str | None
+) -> bytes:
     """``event_to_bytes(PromotionExposed(...))`` written directly: the promotion engine sends up to ``k`` of these per
     request, and building and validating the model was ~4 % of a request's CPU (a test checks the bytes are the
     same). Anything the fast path cannot vouch for goes through the model, which rejects what it must."""
-    if (occurred_at.utcoffset() == _ZERO and channel in _CHANNELS and arm in _ARMS and _is_identifier(customer_id)
-            and _is_identifier(promotion_id) and (sku is None or _is_identifier(sku))):
+    if (
+        occurred_at.utcoffset() == _ZERO
+        and channel in _CHANNELS
+        and arm in _ARMS
+        and _is_identifier(customer_id)
+        and _is_identifier(promotion_id)
+        and (sku is None or _is_identifier(sku))
+    ):
         at = occurred_at.replace(tzinfo=None).isoformat()
         sku_json = "null" if sku is None else f'"{sku}"'
-        return (f'{{"event_id":"{event_id}","schema_version":{SCHEMA_VERSION},"occurred_at":"{at}Z","channel":"{channel}",'
-                f'"event_type":"exposure","customer_id":"{customer_id}","promotion_id":"{promotion_id}","arm":"{arm}","sku":{sku_json}}}').encode()
-    return event_to_bytes(PromotionExposed(event_id=event_id, occurred_at=occurred_at, channel=channel, customer_id=customer_id,
-                                           promotion_id=promotion_id, arm=arm, sku=sku))
+        return (
+            f'{{"event_id":"{event_id}","schema_version":{SCHEMA_VERSION},"occurred_at":"{at}Z","channel":"{channel}",'
+            f'"event_type":"exposure","customer_id":"{customer_id}","promotion_id":"{promotion_id}","arm":"{arm}","sku":{sku_json}}}'
+        ).encode()
+    return event_to_bytes(
+        PromotionExposed(
+            event_id=event_id,
+            occurred_at=occurred_at,
+            channel=channel,
+            customer_id=customer_id,
+            promotion_id=promotion_id,
+            arm=arm,
+            sku=sku,
+        )
+    )

@@ -1,4 +1,6 @@
-"""One mapping from typed errors to HTTP answers for every FastAPI service: ``{"detail": ...}`` with the error's status."""
+"""One mapping from typed errors to HTTP answers for every FastAPI service: ``{"detail": ...}`` with the error's
+status."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -11,7 +13,8 @@ from services.common.errors import ServiceError
 
 
 def install_error_handlers(app: FastAPI, core_errors: Mapping[type[Exception], int] = {}) -> None:  # noqa: B006 - read only
-    """``ServiceError``s answer with their own status; ``core_errors`` maps a model core's errors (which know no HTTP)."""
+    """``ServiceError``s answer with their own status; ``core_errors`` maps a model core's errors (which know no
+    HTTP)."""
 
     async def service_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ServiceError)

@@ -3,6 +3,7 @@
 Pure ASGI so that a large upload is refused before anything buffers it: by its Content-Length up
 front, or, for a chunked body, as soon as the bytes read pass the limit.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,6 +56,11 @@ class BodySizeLimit:
 
     async def _too_large(self, send: Send) -> None:
         payload = json.dumps({"detail": f"request body exceeds the limit of {self.max_bytes} bytes"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})

@@ -10,6 +10,7 @@ latency-sensitive APIs and must not buffer or re-wrap responses.
 sets ``PROMETHEUS_MULTIPROC_DIR`` (prometheus-client's multiprocess mode) and gets the workers'
 metrics combined, whichever worker the scrape reaches.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,13 @@ BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 
 
 def request_duration_histogram(registry: CollectorRegistry = REGISTRY) -> Histogram:
     """The request-latency family in ``registry`` (one per registry: prometheus-client refuses duplicates)."""
-    return Histogram(REQUEST_DURATION, "HTTP request duration by service, route template, method and status code",
-                     ["service", "route", "method", "status"], buckets=BUCKETS, registry=registry)
+    return Histogram(
+        REQUEST_DURATION,
+        "HTTP request duration by service, route template, method and status code",
+        ["service", "route", "method", "status"],
+        buckets=BUCKETS,
+        registry=registry,
+    )
 
 
 def multiprocess_mode() -> bool:
@@ -70,5 +76,7 @@ class RequestMetrics:
             key = (template, scope["method"], status)
             child = self._children.get(key)
             if child is None:
-                child = self._children[key] = self.histogram.labels(self.service, template, scope["method"], str(status))
+                child = self._children[key] = self.histogram.labels(
+                    self.service, template, scope["method"], str(status)
+                )
             child.observe(time.perf_counter() - started)

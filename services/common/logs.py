@@ -1,4 +1,5 @@
 """One logging setup for every process, so lines from all services read alike."""
+
 from __future__ import annotations
 
 import logging

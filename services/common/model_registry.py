@@ -7,6 +7,7 @@ per service: activating is a single-document write, so two processes can never l
 versions behind, and every process finds the same one by asking MongoDB. A failed training never
 touches the pointer.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -38,8 +39,9 @@ class ModelRegistry(Generic[Model]):
     them back, raising what the model's own format raises when they are unusable.
     """
 
-    def __init__(self, db: Database, service: str, root: Path, save: Callable[[Any, Path], None],
-                 load: Callable[[Path], Model]) -> None:
+    def __init__(
+        self, db: Database, service: str, root: Path, save: Callable[[Any, Path], None], load: Callable[[Path], Model]
+    ) -> None:
         self.service = service
         self.root = Path(root)
         self._versions = db[read_models.MODEL_VERSIONS]
@@ -58,8 +60,15 @@ class ModelRegistry(Generic[Model]):
         staging.mkdir(parents=True)
         self._save(model, staging)
         staging.rename(final)
-        doc = {**doc, "_id": version, "version": version, "service": self.service, "path": str(final),
-               "created_at": doc.get("created_at") or datetime.now(timezone.utc), "activated_at": None}
+        doc = {
+            **doc,
+            "_id": version,
+            "version": version,
+            "service": self.service,
+            "path": str(final),
+            "created_at": doc.get("created_at") or datetime.now(timezone.utc),
+            "activated_at": None,
+        }
         self._versions.insert_one(doc)
         return self.activate(version) if activate else doc
 
@@ -91,7 +100,9 @@ class ModelRegistry(Generic[Model]):
             raise NotFoundError(f"model version '{version}' has no files under {self.path_of(version)}")
         now = datetime.now(timezone.utc)
         self._versions.update_one({"_id": version}, {"$set": {"activated_at": now}})
-        self._pointers.replace_one({"_id": self.service}, {"_id": self.service, "version": version, "activated_at": now}, upsert=True)
+        self._pointers.replace_one(
+            {"_id": self.service}, {"_id": self.service, "version": version, "activated_at": now}, upsert=True
+        )
         return doc | {"activated_at": now, "active": True}
 
     def load(self, version: str) -> Model:

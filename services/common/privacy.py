@@ -3,6 +3,7 @@
 HMAC-SHA256 with a secret key means the same customer maps to the same id across channels, and
 nobody without the key can go back to the raw identifier (or confirm a guess of it).
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -4,6 +4,7 @@ The data consumer writes these documents, the APIs and the dashboard read them, 
 seeders build them with the same functions, so a change to how something is stored starts and ends
 here. Indexes and the client live in ``store.py``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,12 +37,23 @@ PROMOTION_FREQUENCY_JOURNAL = "promotion_frequency_journal"  # recent serves, ma
 MODEL_VERSIONS = "model_versions"
 ACTIVE_MODELS = "active_models"
 
-ROLLUP_COUNTERS = ("units", "revenue_cents", "cost_cents", "discount_cents", "order_lines", "returned_units", "refund_cents")
+ROLLUP_COUNTERS = (
+    "units",
+    "revenue_cents",
+    "cost_cents",
+    "discount_cents",
+    "order_lines",
+    "returned_units",
+    "refund_cents",
+)
 SUMMARY_SKU_COUNTERS = ("units", "revenue_cents", "cost_cents", "returned_units")
 SUMMARY_CATEGORY_COUNTERS = ("units", "revenue_cents", "cost_cents", "discount_cents", "returned_units", "refund_cents")
 SUMMARY_DISCOUNT_COUNTERS = ("revenue_cents", "cost_cents")
 DISCOUNT_BAND_LABELS = ("no discount", "0–10%", "10–20%", "20–30%", "30–40%", "40%+")
-"""Band 0: no discount; band k ≥ 1: discount of (k − 1)·10 % up to k·10 % of the list price; the last band takes anything above."""
+"""Band 0: no discount; band k ≥ 1: discount of (k − 1)·10 % up to k·10 % of the list price; the last band takes
+anything
+above.
+"""
 
 
 def stock_id(sku: str, store_id: str) -> str:
@@ -73,18 +85,37 @@ def stock_status(on_hand: int, threshold: int) -> str:
 
 def new_stock_document(sku: str, store_id: str, reorder_threshold: int, on_hand: int = 0, **counters: Any) -> dict:
     """A stock position; ``counters`` (sold, received, returned, backordered units, updated_at) default to none yet."""
-    return {"_id": stock_id(sku, store_id), "sku": sku, "store_id": store_id, "on_hand": on_hand, "sold_units": 0, "received_units": 0,
-            "returned_units": 0, "backordered_units": 0, "reorder_threshold": reorder_threshold,
-            "status": stock_status(on_hand, reorder_threshold), "updated_at": None} | counters
+    return {
+        "_id": stock_id(sku, store_id),
+        "sku": sku,
+        "store_id": store_id,
+        "on_hand": on_hand,
+        "sold_units": 0,
+        "received_units": 0,
+        "returned_units": 0,
+        "backordered_units": 0,
+        "reorder_threshold": reorder_threshold,
+        "status": stock_status(on_hand, reorder_threshold),
+        "updated_at": None,
+    } | counters
 
 
-def new_rollup_document(day: str, sku: str, store_id: str, channel: str, product: dict | None, region: str | None) -> dict:
+def new_rollup_document(
+    day: str, sku: str, store_id: str, channel: str, product: dict | None, region: str | None
+) -> dict:
     """A zeroed daily rollup; category, sub-category and region are copied in so readers need no joins."""
     product = product or {}
     return {
-        "_id": rollup_id(day, sku, store_id, channel), "day": day, "date": datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=timezone.utc),
-        "sku": sku, "store_id": store_id, "channel": channel, "category": product.get("category"),
-        "sub_category": product.get("sub_category"), "region": region, **{counter: 0 for counter in ROLLUP_COUNTERS},
+        "_id": rollup_id(day, sku, store_id, channel),
+        "day": day,
+        "date": datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=timezone.utc),
+        "sku": sku,
+        "store_id": store_id,
+        "channel": channel,
+        "category": product.get("category"),
+        "sub_category": product.get("sub_category"),
+        "region": region,
+        **{counter: 0 for counter in ROLLUP_COUNTERS},
     }
 
 
@@ -95,11 +126,17 @@ def new_summary_document(period: str, store_id: str, channel: str, region: str |
     maps keyed by SKU or category (those may contain dots) nor one sub-document per row (several
     times the server's memory).
     """
-    return {"_id": f"{period}|{store_id}|{channel}", "grain": "day" if len(period) == 10 else "month", "period": period,
-            "store_id": store_id, "channel": channel, "region": region,
-            "skus": {c: [] for c in ("sku", *SUMMARY_SKU_COUNTERS)},
-            "categories": {c: [] for c in ("category", *SUMMARY_CATEGORY_COUNTERS)},
-            "discounts": {c: [] for c in ("category", "band", *SUMMARY_DISCOUNT_COUNTERS)}}
+    return {
+        "_id": f"{period}|{store_id}|{channel}",
+        "grain": "day" if len(period) == 10 else "month",
+        "period": period,
+        "store_id": store_id,
+        "channel": channel,
+        "region": region,
+        "skus": {c: [] for c in ("sku", *SUMMARY_SKU_COUNTERS)},
+        "categories": {c: [] for c in ("category", *SUMMARY_CATEGORY_COUNTERS)},
+        "discounts": {c: [] for c in ("category", "band", *SUMMARY_DISCOUNT_COUNTERS)},
+    }
 
 
 @dataclass(frozen=True)
@@ -122,7 +159,10 @@ def add_to_summary(summary: dict, items: list[SummaryItem]) -> None:
 
 
 def append_summary_rows(summary: dict, table: str, rows: list[dict]) -> None:
-    """Append pre-summed rows (unique keys, as a bulk seeder computes them) to one table of a summary; absent counters are 0."""
+    """Append pre-summed rows (unique keys, as a bulk seeder computes them) to one table of a summary; absent counters
+    are
+    0.
+    """
     columns = summary[table]
     for row in rows:
         for column, values in columns.items():
@@ -132,7 +172,14 @@ def append_summary_rows(summary: dict, table: str, rows: list[dict]) -> None:
 def _add_row(table: dict[str, list], key: dict, counts: dict[str, int]) -> None:
     """Add ``counts`` to the row whose key columns equal ``key`` (appended, zeroed, when there is none)."""
     first = next(iter(key))
-    index = next((i for i, value in enumerate(table[first]) if value == key[first] and all(table[k][i] == v for k, v in key.items())), None)
+    index = next(
+        (
+            i
+            for i, value in enumerate(table[first])
+            if value == key[first] and all(table[k][i] == v for k, v in key.items())
+        ),
+        None,
+    )
     if index is None:
         for column, values in table.items():
             values.append(key.get(column, 0))
@@ -144,11 +191,29 @@ def _add_row(table: dict[str, list], key: dict, counts: dict[str, int]) -> None:
 
 def ledger_entry(stock: dict, event_id: str, line: int, kind: str, requested: int, moved: int, at: datetime) -> dict:
     """One stock move, keyed by the event and its line so a replay rewrites the same entry."""
-    return {"_id": f"{event_id}:{line}", "sku": stock["sku"], "store_id": stock["store_id"], "event_id": event_id, "kind": kind,
-            "requested": requested, "moved": moved, "on_hand_after": stock["on_hand"], "occurred_at": at}
+    return {
+        "_id": f"{event_id}:{line}",
+        "sku": stock["sku"],
+        "store_id": stock["store_id"],
+        "event_id": event_id,
+        "kind": kind,
+        "requested": requested,
+        "moved": moved,
+        "on_hand_after": stock["on_hand"],
+        "occurred_at": at,
+    }
 
 
 def alert_document(stock: dict, event_id: str, kind: str, message: str, at: datetime) -> dict:
     """A stock alert (``low_stock``, ``out_of_stock``, ``backorder``), one per event and position."""
-    return {"_id": f"{kind}:{event_id}:{stock['sku']}:{stock['store_id']}", "kind": kind, "sku": stock["sku"], "store_id": stock["store_id"],
-            "on_hand": stock["on_hand"], "threshold": stock["reorder_threshold"], "event_id": event_id, "message": message, "created_at": at}
+    return {
+        "_id": f"{kind}:{event_id}:{stock['sku']}:{stock['store_id']}",
+        "kind": kind,
+        "sku": stock["sku"],
+        "store_id": stock["store_id"],
+        "on_hand": stock["on_hand"],
+        "threshold": stock["reorder_threshold"],
+        "event_id": event_id,
+        "message": message,
+        "created_at": at,
+    }

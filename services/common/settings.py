@@ -7,6 +7,7 @@ dashboard's own) that way; a value the class refuses raises ``InvalidSettings`` 
 environment variable, and ``exits_on_invalid_settings`` turns that into one line on stderr for a
 service's ``main`` instead of pydantic's traceback.
 """
+
 from __future__ import annotations
 
 import functools
@@ -48,9 +49,13 @@ class Settings(BaseSettings):
     consumer_poll_ms: int = Field(default=200, ge=1)
     consumer_metrics_port: int = Field(default=9102, ge=0, description="0 disables the metrics endpoint")
     pseudonym_key: SecretStr = SecretStr("dev-only-pseudonym-key")
-    click_retention_days: int = Field(default=30, ge=0, le=3650, description="raw clicks older than this are deleted; 0 keeps them forever")
+    click_retention_days: int = Field(
+        default=30, ge=0, le=3650, description="raw clicks older than this are deleted; 0 keeps them forever"
+    )
     api_keys: SecretStr = SecretStr("")  # "key:scope,…"; a secret: not in reprs, logs or errors
-    bind_host: str = Field(default="127.0.0.1", description="interface the HTTP services listen on (0.0.0.0 in containers)")
+    bind_host: str = Field(
+        default="127.0.0.1", description="interface the HTTP services listen on (0.0.0.0 in containers)"
+    )
     forecast_port: int = 8001
     promotion_port: int = 8002
     dashboard_port: int = 8050
@@ -95,11 +100,16 @@ def read_settings(settings_class: type[S], **overrides: object) -> S:
     try:
         return settings_class(_env_file=_env_file(), **overrides)  # type: ignore[call-arg]
     except ValidationError as exc:
-        raise InvalidSettings("invalid setting " + "; ".join(_problem(settings_class, e) for e in exc.errors())) from None
+        raise InvalidSettings(
+            "invalid setting " + "; ".join(_problem(settings_class, e) for e in exc.errors())
+        ) from None
 
 
 def exits_on_invalid_settings(service: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
-    """For a service's ``main``: an invalid setting stops it with one line on stderr, naming ``service``, and exit code 1."""
+    """For a service's ``main``: an invalid setting stops it with one line on stderr, naming ``service``, and exit code
+    1.
+    """
+
     def decorate(main: Callable[[], None]) -> Callable[[], None]:
         @functools.wraps(main)
         def run() -> None:
@@ -107,7 +117,9 @@ def exits_on_invalid_settings(service: str) -> Callable[[Callable[[], None]], Ca
                 main()
             except InvalidSettings as exc:
                 raise SystemExit(f"{service}: {exc}") from None
+
         return run
+
     return decorate
 
 

@@ -3,6 +3,7 @@
 Indexes are created at start (idempotently) so a fresh database behaves like a migrated one.
 Only features the embedded mongo-java-server supports are used: see README "Store".
 """
+
 from __future__ import annotations
 
 from pymongo import ASCENDING, DESCENDING, MongoClient
@@ -32,14 +33,21 @@ INDEX_OPTIONS_CONFLICT = 85
 _VERSIONED = ([("_id", ASCENDING), ("version", ASCENDING)], {"unique": True})
 
 _INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict]]] = {
-    ORDERS: [([("customer_id", ASCENDING), ("occurred_at", DESCENDING)], {}), ([("occurred_at", ASCENDING)], {}),
-             ([("ingested_at", ASCENDING)], {})],  # the promotion engine's incremental order-history refresh
+    ORDERS: [
+        ([("customer_id", ASCENDING), ("occurred_at", DESCENDING)], {}),
+        ([("occurred_at", ASCENDING)], {}),
+        ([("ingested_at", ASCENDING)], {}),
+    ],  # the promotion engine's incremental order-history refresh
     CLICKS: [([("customer_id", ASCENDING), ("occurred_at", DESCENDING)], {})],
     RETURNS: [([("order_id", ASCENDING)], {})],
     EXPOSURES: [([("promotion_id", ASCENDING), ("customer_id", ASCENDING)], {})],
     STOCK: [([("sku", ASCENDING), ("store_id", ASCENDING)], {"unique": True}), _VERSIONED],
     STOCK_LEDGER: [([("sku", ASCENDING), ("store_id", ASCENDING), ("occurred_at", ASCENDING)], {})],
-    DAILY_SALES: [([("day", ASCENDING)], {}), ([("sku", ASCENDING), ("store_id", ASCENDING), ("day", ASCENDING)], {}), _VERSIONED],
+    DAILY_SALES: [
+        ([("day", ASCENDING)], {}),
+        ([("sku", ASCENDING), ("store_id", ASCENDING), ("day", ASCENDING)], {}),
+        _VERSIONED,
+    ],
     SALES_SUMMARY: [_VERSIONED],
     ALERTS: [([("created_at", DESCENDING)], {})],
     # erasure finds a customer's counters and journal entries; purges and the journal listing go by day / time
@@ -79,4 +87,3 @@ def ensure_indexes(db: Database, click_retention_days: int | None = None) -> Non
         if exc.code != INDEX_OPTIONS_CONFLICT:
             raise
         db.command("collMod", CLICKS, index={"name": CLICK_TTL_INDEX, "expireAfterSeconds": seconds})
-

@@ -1,4 +1,5 @@
 """Turning a caller's timestamp into UTC, or a ``ValueError`` that validators report as a 4xx / dead letter."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone

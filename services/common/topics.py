@@ -3,6 +3,7 @@
 Names share a prefix (``SHELFCAST_TOPIC_PREFIX``) so several deployments, or several tests, can
 use one broker without reading each other's events.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

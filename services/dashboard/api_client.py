@@ -5,6 +5,7 @@ responses that do not match the contract all become ``ServiceUnavailable``; a 4x
 itself was refused, e.g. no model for that SKU) becomes ``RequestRejected``. GET results, failures
 included, are cached briefly so a down service costs one attempt per refresh period, not one per panel.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -114,8 +115,14 @@ class _Client:
 
     service = "service"
 
-    def __init__(self, base_url: str, api_key: str | None = None, timeout_s: float = 2.0, cache_ttl_s: float = 5.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        timeout_s: float = 2.0,
+        cache_ttl_s: float = 5.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         headers = {"X-API-Key": api_key} if api_key else {}
         timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 1.0))
         self._http = httpx.Client(base_url=base_url, headers=headers, timeout=timeout, transport=transport)
@@ -142,7 +149,9 @@ class _Client:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            return ServiceUnavailable(self.service, f"{type(exc).__name__}: {exc or 'no response'} ({self._http.base_url})")
+            return ServiceUnavailable(
+                self.service, f"{type(exc).__name__}: {exc or 'no response'} ({self._http.base_url})"
+            )
         if 400 <= response.status_code < 500:
             return RequestRejected(self.service, f"{response.status_code}: {_detail(response)}")
         if response.status_code >= 300:
@@ -167,8 +176,14 @@ class ForecastClient(_Client):
     def active_model(self) -> ModelInfo:
         return self._get("/models/active", ModelInfo)
 
-    def what_if(self, sku: str, store_id: str, horizon: int, price_change_pct: float | None = None,
-                promotion_discount_pct: float | None = None) -> WhatIf:
+    def what_if(
+        self,
+        sku: str,
+        store_id: str,
+        horizon: int,
+        price_change_pct: float | None = None,
+        promotion_discount_pct: float | None = None,
+    ) -> WhatIf:
         body: dict[str, Any] = {"sku": sku, "store_id": store_id, "horizon": horizon}
         if price_change_pct is not None:
             body["price_change_pct"] = price_change_pct
@@ -197,5 +212,7 @@ def _detail(response: httpx.Response) -> str:
     except (ValueError, AttributeError):
         detail = None
     if isinstance(detail, list):  # validation errors: name the fields
-        detail = "; ".join(f"{'.'.join(str(p) for p in d.get('loc', []))}: {d.get('msg')}" for d in detail if isinstance(d, dict))
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in d.get('loc', []))}: {d.get('msg')}" for d in detail if isinstance(d, dict)
+        )
     return str(detail) if detail else (response.text[:200] or response.reason_phrase)

@@ -2,6 +2,7 @@
 
 ``python -m services.dashboard`` serves it behind gunicorn (``server.py``).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,14 +32,25 @@ def create_app(settings: Settings, config: DashboardConfig | None = None) -> Das
     config = config or load_config()
     api_key = config.api_key.get_secret_value() if config.api_key else None
     context = DashboardContext(
-        settings=settings, config=config,
-        data=DashboardData(connect(settings.mongo_uri, settings.mongo_db, timeout_ms=3000), config.cache_ttl_s, config.basket_max_orders),
+        settings=settings,
+        config=config,
+        data=DashboardData(
+            connect(settings.mongo_uri, settings.mongo_db, timeout_ms=3000),
+            config.cache_ttl_s,
+            config.basket_max_orders,
+        ),
         forecast=ForecastClient(config.forecast_base_url(settings), api_key, config.api_timeout_s),
         promotions=PromotionClient(config.promotion_base_url(settings), api_key, config.api_timeout_s),
         publisher=OrderPublisher(settings),
     )
-    app = Dash(__package__, use_pages=True, pages_folder=str(PAGES), title="Shelfcast", suppress_callback_exceptions=True,
-               meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}])
+    app = Dash(
+        __package__,
+        use_pages=True,
+        pages_folder=str(PAGES),
+        title="Shelfcast",
+        suppress_callback_exceptions=True,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
     app.server.extensions[EXTENSION] = context
     install_basic_auth(app.server, config.user_table(), config.dev_mode)
     app.server.add_url_rule("/health", "health", lambda: Response('{"status": "ok"}', mimetype="application/json"))

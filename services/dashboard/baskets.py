@@ -4,6 +4,7 @@ For SKUs A and B over N orders: support(A,B) = orders with both / N; confidence(
 both / orders with A; lift(A→B) = confidence(A→B) / (orders with B / N) — above 1 means A makes B
 more likely than it is on its own.
 """
+
 from __future__ import annotations
 
 from collections import Counter

@@ -5,6 +5,7 @@ per-key lock makes concurrent callers wait for one computation instead of repeat
 A value that was slow to compute is kept ``cost_factor`` times as long as it took, so a query over a
 long window cannot keep the database busy back to back at every refresh.
 """
+
 from __future__ import annotations
 
 import threading
@@ -16,7 +17,9 @@ T = TypeVar("T")
 
 
 class TTLCache:
-    """Values expire ``ttl_s`` seconds (or a per-call ``ttl_s``) after they were computed; at most ``max_entries`` are kept."""
+    """Values expire ``ttl_s`` seconds (or a per-call ``ttl_s``) after they were computed; at most ``max_entries`` are
+    kept.
+    """
 
     def __init__(self, ttl_s: float, max_entries: int = 512, cost_factor: float = 3.0) -> None:
         self.ttl_s = ttl_s

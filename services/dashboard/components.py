@@ -1,4 +1,5 @@
 """Building blocks every page shares: KPI cards, banners, panels, graphs and tables that look alike."""
+
 from __future__ import annotations
 
 from typing import Any, Literal
@@ -14,7 +15,14 @@ GRAPH_CONFIG = {"displayModeBar": False, "responsive": True}
 STATUS_COLOURS = {"ok": "#2e7d32", "low": "#f9a825", "out": "#c62828"}
 
 
-def kpi_card(title: str, value: str, delta: str | None = None, tone: Tone = "flat", note: str | None = None, card_id: str | None = None) -> html.Div:
+def kpi_card(
+    title: str,
+    value: str,
+    delta: str | None = None,
+    tone: Tone = "flat",
+    note: str | None = None,
+    card_id: str | None = None,
+) -> html.Div:
     """One headline number with its change vs the previous period; ``tone`` colours the change (good/bad)."""
     children: list[Any] = [html.Div(title, className="kpi-title"), html.Div(value, className="kpi-value")]
     if delta is not None:
@@ -43,36 +51,62 @@ def service_banner(error: ServiceError) -> html.Div:
 
 def panel(title: str, *children: Any, wide: bool = False, panel_id: str | None = None) -> html.Section:
     """A titled card in the page grid; ``wide`` spans the full row on large screens."""
-    return html.Section([html.H3(title), *children], className="panel panel-wide" if wide else "panel", **({"id": panel_id} if panel_id else {}))
+    return html.Section(
+        [html.H3(title), *children],
+        className="panel panel-wide" if wide else "panel",
+        **({"id": panel_id} if panel_id else {}),
+    )
 
 
 def graph(graph_id: str, height: int = 340) -> dcc.Loading:
     """An empty graph a callback fills; fixed height so the page does not jump while loading."""
-    return dcc.Loading(dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}, figure=empty_figure()), type="dot", delay_show=400)
+    return dcc.Loading(
+        dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}, figure=empty_figure()),
+        type="dot",
+        delay_show=400,
+    )
 
 
 def empty_figure(message: str = "") -> go.Figure:
     """A blank figure that says why it is blank (no data, service down) instead of drawing empty axes."""
     fig = go.Figure()
-    fig.update_layout(template="plotly_white", margin=dict(l=10, r=10, t=10, b=10), xaxis_visible=False, yaxis_visible=False,
-                      annotations=[dict(text=message, showarrow=False, font=dict(size=14, color="#666"))] if message else [])
+    fig.update_layout(
+        template="plotly_white",
+        margin=dict(l=10, r=10, t=10, b=10),
+        xaxis_visible=False,
+        yaxis_visible=False,
+        annotations=[dict(text=message, showarrow=False, font=dict(size=14, color="#666"))] if message else [],
+    )
     return fig
 
 
 def style_figure(fig: go.Figure, legend: bool = True) -> go.Figure:
-    """One look for every chart: white template, tight margins, legend on top so it never squeezes the plot on phones."""
-    fig.update_layout(template="plotly_white", margin=dict(l=10, r=10, t=30, b=10), font=dict(size=12),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0, title_text=""), showlegend=legend)
+    """One look for every chart: white template, tight margins, legend on top so it never squeezes the plot on
+    phones."""
+    fig.update_layout(
+        template="plotly_white",
+        margin=dict(l=10, r=10, t=30, b=10),
+        font=dict(size=12),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0, title_text=""),
+        showlegend=legend,
+    )
     return fig
 
 
 def table(table_id: str, columns: list[dict[str, Any]], page_size: int = 15, **kwargs: Any) -> dash_table.DataTable:
-    """A sortable, filterable table; ``columns`` as DataTable expects (``type="numeric"`` and a ``format`` for numbers)."""
+    """A sortable, filterable table; ``columns`` as DataTable expects (``type="numeric"`` and a ``format`` for
+    numbers)."""
     options: dict[str, Any] = {"sort_action": "native", "filter_action": "native"} | kwargs
     return dash_table.DataTable(
-        id=table_id, columns=columns, data=[], page_size=page_size,
-        style_table={"overflowX": "auto"}, style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "4px 8px", "textAlign": "left"},
-        style_header={"fontWeight": "600", "backgroundColor": "#f3f5f8"}, **options)
+        id=table_id,
+        columns=columns,
+        data=[],
+        page_size=page_size,
+        style_table={"overflowX": "auto"},
+        style_cell={"fontFamily": "inherit", "fontSize": 13, "padding": "4px 8px", "textAlign": "left"},
+        style_header={"fontWeight": "600", "backgroundColor": "#f3f5f8"},
+        **options,
+    )
 
 
 def money_column(column_id: str, name: str) -> dict[str, Any]:
@@ -81,7 +115,14 @@ def money_column(column_id: str, name: str) -> dict[str, Any]:
 
 
 def number_column(column_id: str, name: str, decimals: int = 0) -> dict[str, Any]:
-    return {"id": column_id, "name": name, "type": "numeric", "format": dash_table.Format.Format(precision=decimals, scheme=dash_table.Format.Scheme.fixed, group=dash_table.Format.Group.yes)}
+    return {
+        "id": column_id,
+        "name": name,
+        "type": "numeric",
+        "format": dash_table.Format.Format(
+            precision=decimals, scheme=dash_table.Format.Scheme.fixed, group=dash_table.Format.Group.yes
+        ),
+    }
 
 
 def percent_column(column_id: str, name: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 Kept in the dashboard package so the shared settings need no dashboard fields; read the same way
 (environment first, then the ``SHELFCAST_ENV_FILE`` file).
 """
+
 from __future__ import annotations
 
 from pydantic import Field, SecretStr
@@ -24,7 +25,9 @@ class DashboardConfig(BaseSettings):
     promotion_url: str | None = Field(default=None, validation_alias="SHELFCAST_PROMOTION_URL")
     api_timeout_s: float = Field(default=2.0, gt=0)
     refresh_ms: int = Field(default=5000, ge=1000, description="live refresh period of every page")
-    cache_ttl_s: float = Field(default=5.0, ge=0, description="how long a rollup query result is reused (shared by all viewers)")
+    cache_ttl_s: float = Field(
+        default=5.0, ge=0, description="how long a rollup query result is reused (shared by all viewers)"
+    )
     basket_max_orders: int = Field(default=20_000, ge=100, description="most recent orders mined for baskets")
     workers: int = Field(default=1, ge=1, le=64, description="gunicorn worker processes (each caches its own queries)")
     threads: int = Field(default=8, ge=1, le=256, description="request threads per worker")

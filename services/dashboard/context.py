@@ -3,6 +3,7 @@
 Callbacks run inside a Flask request of the app that owns them, so ``current()`` finds that app's
 context without module-level globals: each app built by ``create_app`` carries its own.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -12,6 +12,7 @@ the KPIs, both comparison periods and the trend; the SKU and discount entries of
 months from month summaries, the days at either end from day summaries) serve categories, segments,
 stores, bestsellers and discount bands, one read for all of them.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
@@ -30,7 +31,8 @@ from services.dashboard.filters import Filters
 
 T = TypeVar("T")
 HEARTBEAT_STALE_S = 30
-ID_CHUNK = 400  # ids per `_id: {$in}` lookup: the server checks each match against the whole list, so cost grows with its square
+# ids per `_id: {$in}` lookup: the server checks each match against the whole list, so cost grows with its square
+ID_CHUNK = 400
 LATEST_DAY_TTL_S = 60.0  # only picks the default window: a full scan per minute is plenty
 MONEY = ("units", "revenue_cents", "cost_cents")
 SKU_COLUMNS = ["store_id", "channel", "region", "sku", *MONEY, "returned_units"]
@@ -121,10 +123,12 @@ class DashboardData:
 
     def latest_day(self) -> date:
         """The last day with sales, so a replayed or imported history opens on its own dates; today if empty."""
+
         def compute() -> date:
             pipeline = [{"$match": {"grain": "day"}}, {"$group": {"_id": None, "day": {"$max": "$period"}}}]
             rows = list(self.db[read_models.SALES_SUMMARY].aggregate(pipeline))
             return date.fromisoformat(rows[0]["day"]) if rows and rows[0]["day"] else datetime.now(timezone.utc).date()
+
         return self._cached("latest_day", compute, LATEST_DAY_TTL_S)
 
     def filters(self, store_data: dict[str, Any] | None) -> Filters:
@@ -133,13 +137,26 @@ class DashboardData:
     def catalog(self) -> Catalog:
         def compute() -> Catalog:
             products = pd.DataFrame(
-                [{"sku": d["_id"], **{k: d.get(k) for k in ("name", "category", "sub_category", "price_cents", "cost_cents")}}
-                 for d in self.db[read_models.PRODUCTS].find()],
-                columns=["sku", "name", "category", "sub_category", "price_cents", "cost_cents"])
+                [
+                    {
+                        "sku": d["_id"],
+                        **{k: d.get(k) for k in ("name", "category", "sub_category", "price_cents", "cost_cents")},
+                    }
+                    for d in self.db[read_models.PRODUCTS].find()
+                ],
+                columns=["sku", "name", "category", "sub_category", "price_cents", "cost_cents"],
+            )
             stores = pd.DataFrame(
-                [{"store_id": d["_id"], **{k: d.get(k) for k in ("name", "region", "latitude", "longitude")}} for d in self.db[read_models.STORES].find()],
-                columns=["store_id", "name", "region", "latitude", "longitude"])
-            return Catalog(products.sort_values("sku", ignore_index=True), stores.sort_values("store_id", ignore_index=True))
+                [
+                    {"store_id": d["_id"], **{k: d.get(k) for k in ("name", "region", "latitude", "longitude")}}
+                    for d in self.db[read_models.STORES].find()
+                ],
+                columns=["store_id", "name", "region", "latitude", "longitude"],
+            )
+            return Catalog(
+                products.sort_values("sku", ignore_index=True), stores.sort_values("store_id", ignore_index=True)
+            )
+
         return self._cached("catalog", compute)
 
     # ---- overview -------------------------------------------------------------------------------
@@ -148,27 +165,48 @@ class DashboardData:
         """Headline numbers of the period and of the previous one of equal length (three scans for both)."""
         sales, orders, sessions = self._daily_sales(f), self._daily_orders(f), self._daily_sessions(f)
         previous = f.previous()
-        return self._numbers(sales, orders, sessions, f.start, f.end), self._numbers(sales, orders, sessions, previous.start, previous.end)
+        return self._numbers(sales, orders, sessions, f.start, f.end), self._numbers(
+            sales, orders, sessions, previous.start, previous.end
+        )
 
     @staticmethod
-    def _numbers(sales: pd.DataFrame, orders: pd.DataFrame, sessions: pd.DataFrame, start: date, end: date) -> PeriodNumbers:
+    def _numbers(
+        sales: pd.DataFrame, orders: pd.DataFrame, sessions: pd.DataFrame, start: date, end: date
+    ) -> PeriodNumbers:
         def within(frame: pd.DataFrame) -> pd.DataFrame:
             return frame[(frame["date"] >= pd.Timestamp(start)) & (frame["date"] <= pd.Timestamp(end))]
 
         sales, orders, sessions = within(sales), within(orders), within(sessions)
         click_channels = set(sessions["channel"])
         return PeriodNumbers(
-            revenue_cents=int(sales["revenue_cents"].sum()), cost_cents=int(sales["cost_cents"].sum()), units=int(sales["units"].sum()),
-            refund_cents=int(sales["refund_cents"].sum()), orders=int(orders["orders"].sum()), order_revenue_cents=int(orders["revenue_cents"].sum()),
-            sessions=int(sessions["sessions"].sum()), session_orders=int(orders.loc[orders["channel"].isin(click_channels), "orders"].sum()))
+            revenue_cents=int(sales["revenue_cents"].sum()),
+            cost_cents=int(sales["cost_cents"].sum()),
+            units=int(sales["units"].sum()),
+            refund_cents=int(sales["refund_cents"].sum()),
+            orders=int(orders["orders"].sum()),
+            order_revenue_cents=int(orders["revenue_cents"].sum()),
+            sessions=int(sessions["sessions"].sum()),
+            session_orders=int(orders.loc[orders["channel"].isin(click_channels), "orders"].sum()),
+        )
 
     def _daily_sales(self, f: Filters) -> pd.DataFrame:
-        """Sales sums per day × channel over the period and the previous one, from the day summaries' category entries."""
+        """Sales sums per day × channel over the period and the previous one, from the day summaries' category
+        entries."""
+
         def compute() -> pd.DataFrame:
             window, columns = _with_previous(f), (*MONEY, "refund_cents")
-            query = {"grain": "day", "period": {"$gte": window.start.isoformat(), "$lte": window.end.isoformat()}} | _summary_match(f)
+            query = {
+                "grain": "day",
+                "period": {"$gte": window.start.isoformat(), "$lte": window.end.isoformat()},
+            } | _summary_match(f)
             table: dict[str, list] = {c: [] for c in ("day", "channel", "category", *columns)}
-            projection = {"period": 1, "channel": 1, "categories.category": 1, **{f"categories.{c}": 1 for c in columns}, "_id": 0}
+            projection = {
+                "period": 1,
+                "channel": 1,
+                "categories.category": 1,
+                **{f"categories.{c}": 1 for c in columns},
+                "_id": 0,
+            }
             for doc in self.db[read_models.SALES_SUMMARY].find(query, projection, batch_size=FETCH_BATCH):
                 _extend(table, doc["categories"], day=doc["period"], channel=doc["channel"])
             frame = _frame(table)
@@ -176,24 +214,37 @@ class DashboardData:
                 frame = frame[frame["category"].isin(f.categories)]
             frame = frame.groupby(["day", "channel"], as_index=False)[list(columns)].sum()
             return _dated(frame).sort_values(["date", "channel"], ignore_index=True)
+
         return self._cached(("daily_sales", f), compute)
 
     def _daily_orders(self, f: Filters) -> pd.DataFrame:
-        """Orders and order revenue per day × channel over both periods (an order spans rollup rows, so they are counted here)."""
+        """Orders and order revenue per day × channel over both periods (an order spans rollup rows, so they are counted
+        here).
+        """
+
         def compute() -> pd.DataFrame:
             match = _with_previous(f).order_match(self.catalog().skus_in(f.categories))
             frame = self._fields(read_models.ORDERS, match, ["day", "channel", "revenue_cents"])
-            frame = frame.groupby(["day", "channel"], as_index=False).agg(orders=("revenue_cents", "size"), revenue_cents=("revenue_cents", "sum"))
+            frame = frame.groupby(["day", "channel"], as_index=False).agg(
+                orders=("revenue_cents", "size"), revenue_cents=("revenue_cents", "sum")
+            )
             return _dated(frame.astype({"orders": "int64", "revenue_cents": "int64"}))
+
         return self._cached(("daily_orders", f), compute)
 
     def _daily_sessions(self, f: Filters) -> pd.DataFrame:
         """Distinct clickstream sessions per day × channel over both periods; clicks carry no region or
         category, so only the channel filter applies (a session spanning midnight counts on both days)."""
+
         def compute() -> pd.DataFrame:
             match = _with_previous(f).day_match() | ({"channel": {"$in": list(f.channels)}} if f.channels else {})
             frame = self._fields(read_models.CLICKS, match, ["day", "channel", "session_id"]).drop_duplicates()
-            return _dated(frame.groupby(["day", "channel"], as_index=False).agg(sessions=("session_id", "size")).astype({"sessions": "int64"}))
+            return _dated(
+                frame.groupby(["day", "channel"], as_index=False)
+                .agg(sessions=("session_id", "size"))
+                .astype({"sessions": "int64"})
+            )
+
         return self._cached(("daily_sessions", f), compute)
 
     def ingestion(self) -> Ingestion:
@@ -202,7 +253,13 @@ class DashboardData:
             cutoff = datetime.now(timezone.utc) - timedelta(seconds=HEARTBEAT_STALE_S)
             live = [d for d in docs if d.get("updated_at") and _utc(d["updated_at"]) >= cutoff]
             last = max((_utc(d["updated_at"]) for d in docs if d.get("updated_at")), default=None)
-            return Ingestion(sum(float(d.get("events_per_s", 0)) for d in live), sum(int(d.get("lag", 0)) for d in live), len(live), last)
+            return Ingestion(
+                sum(float(d.get("events_per_s", 0)) for d in live),
+                sum(int(d.get("lag", 0)) for d in live),
+                len(live),
+                last,
+            )
+
         return self._cached("ingestion", compute)
 
     # ---- sales ----------------------------------------------------------------------------------
@@ -219,41 +276,60 @@ class DashboardData:
 
     def sales_by_category(self, f: Filters) -> pd.DataFrame:
         def compute() -> pd.DataFrame:
-            frame = self._sku_sales(f).merge(self.catalog().products[["sku", "category", "sub_category"]], on="sku", how="left")
+            frame = self._sku_sales(f).merge(
+                self.catalog().products[["sku", "category", "sub_category"]], on="sku", how="left"
+            )
             return frame.groupby(["category", "sub_category"], as_index=False, dropna=False)[list(MONEY)].sum()
+
         return self._cached(("sales_by_category", f), compute)
 
     def sales_by_segment(self, f: Filters) -> pd.DataFrame:
         """Channel × region: orders carry no customer segment, so these are the segments the data has."""
-        return self._cached(("sales_by_segment", f),
-                            lambda: self._sku_sales(f).groupby(["channel", "region"], as_index=False, dropna=False)[list(MONEY)].sum())
+        return self._cached(
+            ("sales_by_segment", f),
+            lambda: self._sku_sales(f).groupby(["channel", "region"], as_index=False, dropna=False)[list(MONEY)].sum(),
+        )
 
     def sales_by_store(self, f: Filters) -> pd.DataFrame:
         """Sales per store with its name, region and coordinates (for the map)."""
+
         def compute() -> pd.DataFrame:
             frame = self._sku_sales(f).groupby("store_id", as_index=False)[["units", "revenue_cents"]].sum()
-            return self.catalog().stores.merge(frame, on="store_id", how="inner").sort_values("revenue_cents", ascending=False, ignore_index=True)
+            return (
+                self.catalog()
+                .stores.merge(frame, on="store_id", how="inner")
+                .sort_values("revenue_cents", ascending=False, ignore_index=True)
+            )
+
         return self._cached(("sales_by_store", f), compute)
 
     def sales_by_sku(self, f: Filters) -> pd.DataFrame:
         """Every SKU sold in the period with name and category, best revenue first (bestsellers, top movers)."""
+
         def compute() -> pd.DataFrame:
             frame = self._sku_sales(f).groupby("sku", as_index=False)[[*MONEY, "returned_units"]].sum()
             names = self.catalog().products[["sku", "name", "category", "sub_category"]]
             frame = frame.merge(names, on="sku", how="left")
             return frame.sort_values(["revenue_cents", "sku"], ascending=[False, True], ignore_index=True)
+
         return self._cached(("sales_by_sku", f), compute)
 
     def discount_bands(self, f: Filters) -> pd.DataFrame:
         """Revenue, cost and profit per discount band; the band is each order line's discount / list price."""
+
         def compute() -> pd.DataFrame:
             frame = self._period_summaries(f)[1]
             if f.categories:
                 frame = frame[frame["category"].isin(f.categories)]
             frame = frame.groupby("band", as_index=False)[["revenue_cents", "cost_cents"]].sum()
-            frame["band"] = pd.Categorical([read_models.DISCOUNT_BAND_LABELS[int(b)] for b in frame["band"]], read_models.DISCOUNT_BAND_LABELS, ordered=True)
+            frame["band"] = pd.Categorical(
+                [read_models.DISCOUNT_BAND_LABELS[int(b)] for b in frame["band"]],
+                read_models.DISCOUNT_BAND_LABELS,
+                ordered=True,
+            )
             frame["profit_cents"] = frame["revenue_cents"] - frame["cost_cents"]
             return frame.sort_values("band", ignore_index=True)
+
         return self._cached(("discount_bands", f), compute)
 
     def _sku_sales(self, f: Filters) -> pd.DataFrame:
@@ -263,7 +339,8 @@ class DashboardData:
         return frame if skus is None else frame[frame["sku"].isin(skus)]
 
     def _period_summaries(self, f: Filters) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """SKU entries (``SKU_COLUMNS``) and discount entries (``DISCOUNT_COLUMNS``) of the period, summed over its days.
+        """SKU entries (``SKU_COLUMNS``) and discount entries (``DISCOUNT_COLUMNS``) of the period, summed over its
+        days.
 
         Read before the category filter, so changing only the categories reads nothing again."""
         window = replace(f, categories=())
@@ -272,35 +349,58 @@ class DashboardData:
             skus: dict[str, list] = {c: [] for c in SKU_COLUMNS}
             discounts: dict[str, list] = {c: [] for c in DISCOUNT_COLUMNS}
             projection = {"store_id": 1, "channel": 1, "region": 1, "skus": 1, "discounts": 1, "_id": 0}
-            for doc in self.db[read_models.SALES_SUMMARY].find(_period_query(window), projection, batch_size=FETCH_BATCH):
+            for doc in self.db[read_models.SALES_SUMMARY].find(
+                _period_query(window), projection, batch_size=FETCH_BATCH
+            ):
                 _extend(skus, doc["skus"], store_id=doc["store_id"], channel=doc["channel"], region=doc.get("region"))
                 _extend(discounts, doc["discounts"])
             by_sku = _frame(skus).groupby(SKU_COLUMNS[:4], as_index=False, dropna=False).sum()
             by_band = _frame(discounts).groupby(DISCOUNT_COLUMNS[:2], as_index=False, dropna=False).sum()
             return by_sku, by_band
+
         return self._cached(("period_summaries", window), compute)
 
     # ---- inventory ------------------------------------------------------------------------------
 
     def stock_levels(self, f: Filters) -> pd.DataFrame:
         """Current stock per SKU × store with status; region and category filters apply, dates do not (stock is now)."""
+
         def compute() -> pd.DataFrame:
             catalog = self.catalog()
             match = self._sku_store_match(f, catalog)
-            fields = ["sku", "store_id", "on_hand", "reorder_threshold", "status", "sold_units", "backordered_units", "updated_at"]
-            frame = pd.DataFrame(list(self.db[read_models.STOCK].find(match, {k: 1 for k in fields} | {"_id": 0})), columns=fields)
+            fields = [
+                "sku",
+                "store_id",
+                "on_hand",
+                "reorder_threshold",
+                "status",
+                "sold_units",
+                "backordered_units",
+                "updated_at",
+            ]
+            frame = pd.DataFrame(
+                list(self.db[read_models.STOCK].find(match, {k: 1 for k in fields} | {"_id": 0})), columns=fields
+            )
             frame = frame.merge(catalog.products[["sku", "name", "category"]], on="sku", how="left")
             frame = frame.merge(catalog.stores[["store_id", "region"]], on="store_id", how="left")
             return frame.sort_values(["on_hand", "sku", "store_id"], ignore_index=True)
+
         return self._cached(("stock_levels", f), compute)
 
     def alerts(self, f: Filters, limit: int = 100) -> pd.DataFrame:
         """Newest stock alerts raised within the period, for the selected regions and categories."""
+
         def compute() -> pd.DataFrame:
             match = self._sku_store_match(f, self.catalog()) | f.time_match("created_at")
             fields = ["created_at", "kind", "sku", "store_id", "on_hand", "threshold", "message"]
-            docs = self.db[read_models.ALERTS].find(match, {k: 1 for k in fields} | {"_id": 0}).sort("created_at", -1).limit(limit)
+            docs = (
+                self.db[read_models.ALERTS]
+                .find(match, {k: 1 for k in fields} | {"_id": 0})
+                .sort("created_at", -1)
+                .limit(limit)
+            )
             return pd.DataFrame(list(docs), columns=fields)
+
         return self._cached(("alerts", f, limit), compute)
 
     # ---- forecasts, promotions, baskets ---------------------------------------------------------
@@ -309,46 +409,89 @@ class DashboardData:
         """Daily units and revenue of one SKU in one store (all channels), zero-filled so gaps show as zero sales.
 
         Read by ``_id`` (day|sku|store|channel), the one lookup the Mongo-protocol server answers from an index."""
+
         def compute() -> pd.DataFrame:
             start = end - timedelta(days=days - 1)
             index = pd.date_range(start, end, freq="D", name="date")
-            ids = [read_models.rollup_id(d.strftime("%Y-%m-%d"), sku, store_id, channel.value) for d in index for channel in Channel]
-            rows = [(doc["day"], doc["units"], doc["revenue_cents"]) for i in range(0, len(ids), ID_CHUNK)
-                    for doc in self.db[read_models.DAILY_SALES].find({"_id": {"$in": ids[i:i + ID_CHUNK]}}, {"day": 1, "units": 1, "revenue_cents": 1})]
+            ids = [
+                read_models.rollup_id(d.strftime("%Y-%m-%d"), sku, store_id, channel.value)
+                for d in index
+                for channel in Channel
+            ]
+            rows = [
+                (doc["day"], doc["units"], doc["revenue_cents"])
+                for i in range(0, len(ids), ID_CHUNK)
+                for doc in self.db[read_models.DAILY_SALES].find(
+                    {"_id": {"$in": ids[i : i + ID_CHUNK]}}, {"day": 1, "units": 1, "revenue_cents": 1}
+                )
+            ]
             frame = pd.DataFrame(rows, columns=["day", "units", "revenue_cents"]).groupby("day", as_index=False).sum()
             frame = frame.set_index(pd.to_datetime(frame.pop("day"))).reindex(index, fill_value=0)
             return frame.reset_index()
+
         return self._cached(("sku_history", sku, store_id, end, days), compute)
 
     def exposures(self, f: Filters) -> pd.DataFrame:
         """Promotion exposures per promotion and arm in the period (what the engine served, as recorded)."""
+
         def compute() -> pd.DataFrame:
             match = f.day_match() | ({"channel": {"$in": list(f.channels)}} if f.channels else {})
-            pipeline = [{"$match": match}, {"$group": {"_id": {"promotion_id": "$promotion_id", "arm": "$arm"}, "exposures": {"$sum": 1}}}]
-            rows = [{**d["_id"], "exposures": int(d["exposures"])} for d in self.db[read_models.EXPOSURES].aggregate(pipeline)]
-            return pd.DataFrame(rows, columns=["promotion_id", "arm", "exposures"]).sort_values(["promotion_id", "arm"], ignore_index=True)
+            pipeline = [
+                {"$match": match},
+                {"$group": {"_id": {"promotion_id": "$promotion_id", "arm": "$arm"}, "exposures": {"$sum": 1}}},
+            ]
+            rows = [
+                {**d["_id"], "exposures": int(d["exposures"])}
+                for d in self.db[read_models.EXPOSURES].aggregate(pipeline)
+            ]
+            return pd.DataFrame(rows, columns=["promotion_id", "arm", "exposures"]).sort_values(
+                ["promotion_id", "arm"], ignore_index=True
+            )
+
         return self._cached(("exposures", f), compute)
 
     def promoted_orders(self, f: Filters) -> pd.DataFrame:
         """Orders and revenue attributed to each promotion in the period."""
+
         def compute() -> pd.DataFrame:
             match = f.order_match(self.catalog().skus_in(f.categories)) | {"promotion_id": {"$ne": None}}
-            pipeline = [{"$match": match}, {"$group": {"_id": "$promotion_id", "orders": {"$sum": 1}, "revenue_cents": {"$sum": "$revenue_cents"}}}]
-            rows = [{"promotion_id": d["_id"], "orders": int(d["orders"]), "revenue_cents": int(d["revenue_cents"])}
-                    for d in self.db[read_models.ORDERS].aggregate(pipeline)]
+            pipeline = [
+                {"$match": match},
+                {
+                    "$group": {
+                        "_id": "$promotion_id",
+                        "orders": {"$sum": 1},
+                        "revenue_cents": {"$sum": "$revenue_cents"},
+                    }
+                },
+            ]
+            rows = [
+                {"promotion_id": d["_id"], "orders": int(d["orders"]), "revenue_cents": int(d["revenue_cents"])}
+                for d in self.db[read_models.ORDERS].aggregate(pipeline)
+            ]
             return pd.DataFrame(rows, columns=["promotion_id", "orders", "revenue_cents"])
+
         return self._cached(("promoted_orders", f), compute)
 
     def basket_rules(self, f: Filters, min_pair_orders: int = 2) -> tuple[pd.DataFrame, int]:
         """Association rules over the newest ``basket_max_orders`` orders of the period, with product names."""
+
         def compute() -> tuple[pd.DataFrame, int]:
             match = f.order_match(self.catalog().skus_in(f.categories))
-            cursor = self.db[read_models.ORDERS].find(match, {"lines.sku": 1, "_id": 0}).sort("occurred_at", -1).limit(self.basket_max_orders)
-            rules, n = association_rules(([line["sku"] for line in doc.get("lines", [])] for doc in cursor), min_pair_orders)
+            cursor = (
+                self.db[read_models.ORDERS]
+                .find(match, {"lines.sku": 1, "_id": 0})
+                .sort("occurred_at", -1)
+                .limit(self.basket_max_orders)
+            )
+            rules, n = association_rules(
+                ([line["sku"] for line in doc.get("lines", [])] for doc in cursor), min_pair_orders
+            )
             names = self.catalog().products.set_index("sku")["name"]
             rules.insert(1, "antecedent_name", rules["antecedent"].map(names))
             rules.insert(3, "consequent_name", rules["consequent"].map(names))
             return rules, n
+
         return self._cached(("basket_rules", f, min_pair_orders), compute)
 
     def top_movers(self, f: Filters, n: int = 5) -> pd.DataFrame:
@@ -357,7 +500,9 @@ class DashboardData:
         before = self.sales_by_sku(f.previous())[["sku", "name", "revenue_cents"]]
         both = now.merge(before, on="sku", how="outer", suffixes=("", "_previous"))
         both["name"] = both["name"].fillna(both.pop("name_previous"))
-        both[["revenue_cents", "revenue_cents_previous"]] = both[["revenue_cents", "revenue_cents_previous"]].fillna(0).astype("int64")
+        both[["revenue_cents", "revenue_cents_previous"]] = (
+            both[["revenue_cents", "revenue_cents_previous"]].fillna(0).astype("int64")
+        )
         both["change_cents"] = both["revenue_cents"] - both["revenue_cents_previous"]
         risers = both[both["change_cents"] > 0].nlargest(n, "change_cents")
         fallers = both[both["change_cents"] < 0].nsmallest(n, "change_cents")
@@ -386,7 +531,8 @@ def _utc(value: datetime) -> datetime:
 
 
 def _extend(table: dict[str, list], rows: dict[str, list], **constants: Any) -> None:
-    """Append a summary's table (columns of equal length) to ``table``, with the document's own fields repeated per row."""
+    """Append a summary's table (columns of equal length) to ``table``, with the document's own fields repeated per
+    row."""
     n = len(next(iter(rows.values())))
     for column, values in table.items():
         values.extend(rows[column] if column in rows else [constants[column]] * n)

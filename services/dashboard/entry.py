@@ -4,6 +4,7 @@ The dashboard never writes sales to MongoDB itself: a hand-entered sale takes th
 path (Kafka → consumer → orders, stock, rollups), so it is validated, deduplicated and counted
 exactly like any channel's sale.
 """
+
 from __future__ import annotations
 
 import threading
@@ -25,7 +26,9 @@ class PublishFailed(Exception):
     """Kafka did not acknowledge the event; the message says why."""
 
 
-def validate_sale(sku: str | None, store_id: str | None, channel: str | None, quantity: object, catalog: Catalog) -> dict[str, str]:
+def validate_sale(
+    sku: str | None, store_id: str | None, channel: str | None, quantity: object, catalog: Catalog
+) -> dict[str, str]:
     """Field → message for every problem in the form (empty when the sale can be published)."""
     errors: dict[str, str] = {}
     if not sku:
@@ -50,8 +53,14 @@ def validate_sale(sku: str | None, store_id: str | None, channel: str | None, qu
 def build_sale(sku: str, store_id: str, channel: str, quantity: int, catalog: Catalog, customer_id: str) -> OrderPlaced:
     """An order of one line at the catalog price, stamped now."""
     price = int(catalog.products.set_index("sku").at[sku, "price_cents"])
-    return OrderPlaced(occurred_at=datetime.now(timezone.utc), channel=Channel(channel), order_id=f"dash-{uuid.uuid4().hex[:16]}",
-                       customer_id=customer_id, store_id=store_id, lines=[OrderLine(sku=sku, quantity=int(quantity), unit_price_cents=price)])
+    return OrderPlaced(
+        occurred_at=datetime.now(timezone.utc),
+        channel=Channel(channel),
+        order_id=f"dash-{uuid.uuid4().hex[:16]}",
+        customer_id=customer_id,
+        store_id=store_id,
+        lines=[OrderLine(sku=sku, quantity=int(quantity), unit_price_cents=price)],
+    )
 
 
 def dashboard_customer(user: str | None, settings: Settings) -> str:
@@ -72,7 +81,9 @@ class OrderPublisher:
         try:
             with self._lock:
                 if self._producer is None:
-                    self._producer = EventProducer(self.settings.kafka_bootstrap, self.settings.topics, client_id="shelfcast-dashboard")
+                    self._producer = EventProducer(
+                        self.settings.kafka_bootstrap, self.settings.topics, client_id="shelfcast-dashboard"
+                    )
                 producer = self._producer
             producer.publish(event).get(timeout=ACK_TIMEOUT_S)
         except KafkaError as exc:

@@ -3,6 +3,7 @@
 The app shell keeps them in a ``dcc.Store`` as plain JSON; every page turns that into ``Filters``
 so pages agree on what "the selected period" means, including the previous period KPIs compare to.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -24,24 +25,31 @@ class Filters:
     categories: tuple[str, ...] = ()
 
     @classmethod
-    def from_store(cls, data: dict[str, Any] | None, latest_day: date) -> "Filters":
+    def from_store(cls, data: dict[str, Any] | None, latest_day: date) -> Filters:
         """From the shell's store; missing dates mean the last ``DEFAULT_DAYS`` days that have data."""
         data = data or {}
         end = _parse_day(data.get("end")) or latest_day
         start = _parse_day(data.get("start")) or end - timedelta(days=DEFAULT_DAYS - 1)
         if start > end:
             start, end = end, start
-        return cls(start, end, _tuple(data.get("channels")), _tuple(data.get("regions")), _tuple(data.get("categories")))
+        return cls(
+            start, end, _tuple(data.get("channels")), _tuple(data.get("regions")), _tuple(data.get("categories"))
+        )
 
     def to_store(self) -> dict[str, Any]:
-        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "channels": list(self.channels),
-                "regions": list(self.regions), "categories": list(self.categories)}
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "channels": list(self.channels),
+            "regions": list(self.regions),
+            "categories": list(self.categories),
+        }
 
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
 
-    def previous(self) -> "Filters":
+    def previous(self) -> Filters:
         """The period of equal length just before this one, same dimension filters."""
         return replace(self, start=self.start - timedelta(days=self.days), end=self.start - timedelta(days=1))
 

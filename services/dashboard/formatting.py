@@ -1,4 +1,5 @@
 """How numbers read on screen and in reports: money from integer cents, percentages, deltas."""
+
 from __future__ import annotations
 
 CURRENCY = "$"
@@ -18,7 +19,11 @@ def money_short(cents: int | float | None, symbol: str = CURRENCY) -> str:
         return "—"
     value = abs(cents) / 100
     sign = "-" if cents < 0 else ""
-    for threshold, unit, suffix in ((1e9, 1e9, "B"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):  # thousands only from 10k: "$9,999.99" still fits
+    for threshold, unit, suffix in (
+        (1e9, 1e9, "B"),
+        (1e6, 1e6, "M"),
+        (1e4, 1e3, "k"),
+    ):  # thousands only from 10k: "$9,999.99" still fits
         if value >= threshold:
             return f"{sign}{symbol}{value / unit:,.2f}{suffix}"
     return f"{sign}{symbol}{value:,.2f}"

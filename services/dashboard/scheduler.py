@@ -4,6 +4,7 @@ Every run writes the daily report for yesterday (UTC), the weekly one on Mondays
 on the 1st; runs are ``interval_s`` apart (a day by default) and a report already on disk is not
 rewritten, so restarting the dashboard does not duplicate work.
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,10 +45,22 @@ def generate_due_reports(data: DashboardData, promotions: PromotionClient, direc
 class ReportScheduler(threading.Thread):
     """Daemon thread: generate what is due, sleep ``interval_s``, repeat until ``stop()``."""
 
-    def __init__(self, data: DashboardData, promotions: PromotionClient, directory: Path, interval_s: float,
-                 today: Callable[[], date] = lambda: datetime.now(timezone.utc).date()) -> None:
+    def __init__(
+        self,
+        data: DashboardData,
+        promotions: PromotionClient,
+        directory: Path,
+        interval_s: float,
+        today: Callable[[], date] = lambda: datetime.now(timezone.utc).date(),
+    ) -> None:
         super().__init__(name="report-scheduler", daemon=True)
-        self.data, self.promotions, self.directory, self.interval_s, self.today = data, promotions, directory, interval_s, today
+        self.data, self.promotions, self.directory, self.interval_s, self.today = (
+            data,
+            promotions,
+            directory,
+            interval_s,
+            today,
+        )
         self._stop_event = threading.Event()
 
     def run(self) -> None:

@@ -4,6 +4,7 @@
 plain blocking functions), each building its own app after the fork so no MongoDB client or Kafka
 producer crosses a fork. One worker runs the scheduled reports: whichever holds the lock file.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -34,9 +35,16 @@ class DashboardServer(BaseApplication):
 
     def load_config(self) -> None:
         options: dict[str, Any] = {
-            "bind": f"{self.config.host}:{self.settings.dashboard_port}", "workers": self.config.workers,
-            "threads": self.config.threads, "worker_class": "gthread", "timeout": 60, "graceful_timeout": 10,
-            "loglevel": self.settings.log_level.lower(), "accesslog": None, "errorlog": "-", "worker_exit": _close_publisher,
+            "bind": f"{self.config.host}:{self.settings.dashboard_port}",
+            "workers": self.config.workers,
+            "threads": self.config.threads,
+            "worker_class": "gthread",
+            "timeout": 60,
+            "graceful_timeout": 10,
+            "loglevel": self.settings.log_level.lower(),
+            "accesslog": None,
+            "errorlog": "-",
+            "worker_exit": _close_publisher,
         }
         for key, value in options.items():
             self.cfg.set(key, value)
@@ -45,7 +53,9 @@ class DashboardServer(BaseApplication):
         app = create_app(self.settings, self.config)
         context: DashboardContext = app.server.extensions[EXTENSION]
         if self.config.report_interval_s and self._hold_scheduler_lock(context):
-            ReportScheduler(context.data, context.promotions, context.reports_dir, self.config.report_interval_s).start()
+            ReportScheduler(
+                context.data, context.promotions, context.reports_dir, self.config.report_interval_s
+            ).start()
         return app.server
 
     def _hold_scheduler_lock(self, context: DashboardContext) -> bool:
@@ -74,7 +84,15 @@ def main() -> None:
     settings, config = load_settings(), load_config()
     configure_logging(settings.log_level)
     if not config.dev_mode and not config.user_table():
-        log.warning("no SHELFCAST_DASHBOARD_USERS configured: every request is refused until you set it (or SHELFCAST_DASHBOARD_DEV_MODE=1)")
-    log.info("dashboard on http://%s:%d (gunicorn, %d worker(s) × %d threads)", config.host, settings.dashboard_port,
-             config.workers, config.threads)
+        log.warning(
+            "no SHELFCAST_DASHBOARD_USERS configured: every request is refused until you set it (or "
+            "SHELFCAST_DASHBOARD_DEV_MODE=1)"
+        )
+    log.info(
+        "dashboard on http://%s:%d (gunicorn, %d worker(s) × %d threads)",
+        config.host,
+        settings.dashboard_port,
+        config.workers,
+        config.threads,
+    )
     DashboardServer(settings, config).run()

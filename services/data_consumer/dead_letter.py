@@ -1,4 +1,5 @@
 """Sending what cannot be processed to the dead-letter topic, with the reason and the origin."""
+
 from __future__ import annotations
 
 from kafka.consumer.fetcher import ConsumerRecord

@@ -1,10 +1,20 @@
 """How each event is stored: one document per event, keyed by ``event_id``."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
 from services.common import read_models
-from services.common.events import Click, Event, OrderPlaced, ProductUpserted, PromotionExposed, ReturnReceived, Restocked, StoreUpserted
+from services.common.events import (
+    Click,
+    Event,
+    OrderPlaced,
+    ProductUpserted,
+    PromotionExposed,
+    Restocked,
+    ReturnReceived,
+    StoreUpserted,
+)
 from services.data_consumer.validation import CatalogCache
 
 COLLECTION_BY_TYPE: dict[type, str] = {
@@ -38,7 +48,9 @@ def event_document(event: Event, catalog: CatalogCache) -> dict:
 
 def catalog_document(event: ProductUpserted | StoreUpserted) -> tuple[str, dict]:
     """Catalog events are upserts (latest wins), not once-only inserts."""
-    doc = event.model_dump(mode="python", exclude={"event_id", "schema_version", "event_type", "channel", "occurred_at"})
+    doc = event.model_dump(
+        mode="python", exclude={"event_id", "schema_version", "event_type", "channel", "occurred_at"}
+    )
     doc["updated_at"] = datetime.now(timezone.utc)
     if isinstance(event, ProductUpserted):
         return read_models.PRODUCTS, {"_id": event.sku, **doc}

@@ -3,6 +3,7 @@
 Run one or more with ``python -m services.data_consumer``: processes sharing
 ``SHELFCAST_CONSUMER_GROUP`` split the topics' partitions between them.
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,8 +38,13 @@ def run_consumer(settings: Settings, stop: threading.Event) -> None:
     db = connect(settings.mongo_uri, settings.mongo_db)
     ensure_indexes(db, settings.click_retention_days)
     retention = ClickRetention(db, settings.click_retention_days)
-    consumer = EventConsumer(settings.kafka_bootstrap, settings.consumer_group, settings.topics.ingest, settings.consumer_batch_size,
-                             first=settings.topics.for_event_type("product"))
+    consumer = EventConsumer(
+        settings.kafka_bootstrap,
+        settings.consumer_group,
+        settings.topics.ingest,
+        settings.consumer_batch_size,
+        first=settings.topics.for_event_type("product"),
+    )
     producer = EventProducer(settings.kafka_bootstrap, settings.topics, client_id="shelfcast-dead-letters")
     processor = BatchProcessor(db, DeadLetters(producer, settings.topics.dead_letter))
     member = f"{os.uname().nodename}:{os.getpid()}"
@@ -81,13 +87,20 @@ def _process_until_written(processor: BatchProcessor, records: list, stop: threa
             if failed_at is None:
                 failed_at = time.monotonic()
                 metrics.STORE_UNAVAILABLE.set(1)
-                log.warning("batch of %d records not written (%s: %s); retrying it, offsets not committed", len(records), type(exc).__name__, exc)
+                log.warning(
+                    "batch of %d records not written (%s: %s); retrying it, offsets not committed",
+                    len(records),
+                    type(exc).__name__,
+                    exc,
+                )
             stop.wait(min(RETRY_PAUSE_S * 2 ** min(attempts, 8), RETRY_MAX_PAUSE_S))
             attempts += 1
             continue
         if failed_at is not None:
             metrics.STORE_UNAVAILABLE.set(0)
-            log.warning("batch written after %d retries over %.1fs; consuming again", attempts, time.monotonic() - failed_at)
+            log.warning(
+                "batch written after %d retries over %.1fs; consuming again", attempts, time.monotonic() - failed_at
+            )
         return
 
 
@@ -96,7 +109,13 @@ def _report_status(db, member: str, group: str, lag: int, rate: float) -> None:
     try:
         db[read_models.CONSUMER_STATUS].replace_one(
             {"_id": member},
-            {"_id": member, "group": group, "lag": lag, "events_per_s": round(rate, 1), "updated_at": datetime.now(timezone.utc)},
+            {
+                "_id": member,
+                "group": group,
+                "lag": lag,
+                "events_per_s": round(rate, 1),
+                "updated_at": datetime.now(timezone.utc),
+            },
             upsert=True,
         )
     except PyMongoError as exc:

@@ -6,6 +6,7 @@ position: skip it entirely), or this very message is being re-processed after a 
 offset commit (same position: its side effects may still be missing, so it goes on to the
 watermarked writers, which apply each effect at most once).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -33,7 +34,10 @@ def insert_once(db: Database, collection: str, items: list[tuple[Accepted, dict]
             duplicates_at.add(error["index"])
     if not duplicates_at:
         return [accepted for accepted, _ in items], 0
-    existing = {doc["_id"]: doc.get("src") for doc in db[collection].find({"_id": {"$in": [items[i][1]["_id"] for i in duplicates_at]}}, {"src": 1})}
+    existing = {
+        doc["_id"]: doc.get("src")
+        for doc in db[collection].find({"_id": {"$in": [items[i][1]["_id"] for i in duplicates_at]}}, {"src": 1})
+    }
     owed: list[Accepted] = []
     skipped = 0
     for index, (accepted, doc) in enumerate(items):

@@ -4,6 +4,7 @@ Order of work: validate (bad → dead letters), catalog upserts, store each even
 rollup and summary effects through the watermarked writer. The caller commits offsets only after
 this returns, so any failure replays the whole batch and every step is safe to repeat.
 """
+
 from __future__ import annotations
 
 import logging
@@ -54,7 +55,9 @@ class BatchProcessor:
         for record in records:
             metrics.EVENTS_CONSUMED.labels(record.topic).inc()
             try:
-                parsed.append(Accepted(parse_record(record.value), Source(record.topic, record.partition, record.offset)))
+                parsed.append(
+                    Accepted(parse_record(record.value), Source(record.topic, record.partition, record.offset))
+                )
             except EventRejected as exc:
                 self._reject(record, exc.reason, result)
         self._upsert_catalog([a for a in parsed if isinstance(a.event, (ProductUpserted, StoreUpserted))], result)
@@ -70,7 +73,10 @@ class BatchProcessor:
                 src = accepted.source
                 self._reject(records_by_source[(src.topic, src.partition, src.offset)], exc.reason, result)
                 continue
-            doc = event_document(accepted.event, self.catalog) | {"src": accepted.source.as_doc(), "ingested_at": ingested_at}
+            doc = event_document(accepted.event, self.catalog) | {
+                "src": accepted.source.as_doc(),
+                "ingested_at": ingested_at,
+            }
             by_collection.setdefault(COLLECTION_BY_TYPE[type(accepted.event)], []).append((accepted, doc))
         owed: list[Accepted] = []
         for collection, items in by_collection.items():
@@ -114,4 +120,6 @@ class BatchProcessor:
         apply_effects(self.db, read_models.STOCK, stock, partial(new_stock_document, catalog=self.catalog))
         apply_effects(self.db, read_models.DAILY_SALES, rollups, partial(new_rollup_document, catalog=self.catalog))
         summaries = [effect for accepted in owed for effect in summary_effects(accepted, self.catalog)]
-        apply_effects(self.db, read_models.SALES_SUMMARY, summaries, partial(new_summary_document, catalog=self.catalog))
+        apply_effects(
+            self.db, read_models.SALES_SUMMARY, summaries, partial(new_summary_document, catalog=self.catalog)
+        )

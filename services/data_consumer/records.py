@@ -1,4 +1,5 @@
 """A Kafka record paired with the event parsed from it, and where it came from."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

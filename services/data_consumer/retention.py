@@ -7,6 +7,7 @@ both. The purge is one ``delete_many`` on ``occurred_at`` (a collection scan on 
 hence only every ``PURGE_EVERY_S``). Clicks are judged by when they happened, not when they were
 stored, so a replay of old clicks is purged too.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,8 +33,13 @@ def purge_expired_clicks(db: Database, retention_days: int, now: datetime | None
 class ClickRetention:
     """Runs ``purge_expired_clicks`` at most every ``every_s`` (the first call purges); 0 days turns it off."""
 
-    def __init__(self, db: Database, retention_days: int, every_s: float = PURGE_EVERY_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        db: Database,
+        retention_days: int,
+        every_s: float = PURGE_EVERY_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._db = db
         self.retention_days = retention_days
         self._every_s = every_s
@@ -41,7 +47,8 @@ class ClickRetention:
         self._last: float | None = None
 
     def maybe_purge(self) -> int | None:
-        """Purge if due; returns the number deleted, or None when not due, off, or the store failed (retried next time)."""
+        """Purge if due; returns the number deleted, or None when not due, off, or the store failed (retried next
+        time)."""
         if self.retention_days <= 0 or (self._last is not None and self._clock() - self._last < self._every_s):
             return None
         self._last = self._clock()

@@ -7,6 +7,7 @@ by ``_id``: a page over 30 days then touches ~900 small summary documents, and a
 ~700 month documents plus the days at its ends, instead of every per-SKU rollup ever written. Both
 are written through the same watermarked effects, so a redelivered message is counted once.
 """
+
 from __future__ import annotations
 
 from functools import partial
@@ -21,7 +22,9 @@ from services.data_consumer.watermarks import Effect, SideDocument
 
 def new_rollup_document(doc_id: str, catalog: CatalogCache) -> dict:
     day, sku, store_id, channel = doc_id.split("|")
-    return read_models.new_rollup_document(day, sku, store_id, channel, catalog.product(sku), (catalog.store(store_id) or {}).get("region"))
+    return read_models.new_rollup_document(
+        day, sku, store_id, channel, catalog.product(sku), (catalog.store(store_id) or {}).get("region")
+    )
 
 
 def _add_sale(state: dict, line: OrderLine, unit_cost_cents: int) -> list[SideDocument]:
@@ -45,11 +48,21 @@ def rollup_effects(accepted: Accepted, catalog: CatalogCache) -> list[Effect]:
     channel = event.channel.value
     if isinstance(event, OrderPlaced):
         return [
-            Effect(rollup_id(day, line.sku, event.store_id, channel), source, partial(_add_sale, line=line, unit_cost_cents=catalog.product(line.sku)["cost_cents"]))  # type: ignore[index]
+            Effect(
+                rollup_id(day, line.sku, event.store_id, channel),
+                source,
+                partial(_add_sale, line=line, unit_cost_cents=catalog.product(line.sku)["cost_cents"]),
+            )  # type: ignore[index]
             for line in event.lines
         ]
     if isinstance(event, ReturnReceived):
-        return [Effect(rollup_id(day, event.sku, event.store_id, channel), source, partial(_add_return, quantity=event.quantity, refund_cents=event.refund_cents))]
+        return [
+            Effect(
+                rollup_id(day, event.sku, event.store_id, channel),
+                source,
+                partial(_add_return, quantity=event.quantity, refund_cents=event.refund_cents),
+            )
+        ]
     return []
 
 
@@ -70,13 +83,33 @@ def summary_effects(accepted: Accepted, catalog: CatalogCache) -> list[Effect]:
         items = []
         for line in event.lines:
             product = catalog.product(line.sku) or {}
-            counts = {"units": line.quantity, "revenue_cents": line.revenue_cents, "cost_cents": line.quantity * product.get("cost_cents", 0),
-                      "discount_cents": line.discount_cents}
-            items.append(SummaryItem(line.sku, product.get("category"), counts, read_models.discount_band(line.discount_cents, line.quantity * line.unit_price_cents)))
+            counts = {
+                "units": line.quantity,
+                "revenue_cents": line.revenue_cents,
+                "cost_cents": line.quantity * product.get("cost_cents", 0),
+                "discount_cents": line.discount_cents,
+            }
+            items.append(
+                SummaryItem(
+                    line.sku,
+                    product.get("category"),
+                    counts,
+                    read_models.discount_band(line.discount_cents, line.quantity * line.unit_price_cents),
+                )
+            )
     elif isinstance(event, ReturnReceived):
         product = catalog.product(event.sku) or {}
-        items = [SummaryItem(event.sku, product.get("category"), {"returned_units": event.quantity, "refund_cents": event.refund_cents})]
+        items = [
+            SummaryItem(
+                event.sku,
+                product.get("category"),
+                {"returned_units": event.quantity, "refund_cents": event.refund_cents},
+            )
+        ]
     else:
         return []
     apply = partial(add_to_summary, items=items)
-    return [Effect(doc_id, source, apply) for doc_id in summary_ids(event.occurred_at.strftime("%Y-%m-%d"), event.store_id, event.channel.value)]
+    return [
+        Effect(doc_id, source, apply)
+        for doc_id in summary_ids(event.occurred_at.strftime("%Y-%m-%d"), event.store_id, event.channel.value)
+    ]

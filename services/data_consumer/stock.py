@@ -3,6 +3,7 @@
 A sale larger than what is on hand sells what there is; the shortfall is recorded as a backorder
 and raises an alert. Every move is written to the stock ledger with the stock level after it.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -40,11 +41,29 @@ def apply_sale(state: dict, event_id: str, line: int, quantity: int, at: datetim
     state["updated_at"] = at
     side = [_ledger(state, event_id, line, "sale", -quantity, -taken, at)]
     if shortfall:
-        side.append(_alert(state, event_id, "backorder", f"{state['sku']} at {state['store_id']}: oversold by {shortfall}, recorded as backorder", at))
+        side.append(
+            _alert(
+                state,
+                event_id,
+                "backorder",
+                f"{state['sku']} at {state['store_id']}: oversold by {shortfall}, recorded as backorder",
+                at,
+            )
+        )
     if before > 0 and state["on_hand"] == 0:
-        side.append(_alert(state, event_id, "out_of_stock", f"{state['sku']} at {state['store_id']} is out of stock", at))
+        side.append(
+            _alert(state, event_id, "out_of_stock", f"{state['sku']} at {state['store_id']} is out of stock", at)
+        )
     elif before > state["reorder_threshold"] >= state["on_hand"] > 0:
-        side.append(_alert(state, event_id, "low_stock", f"{state['sku']} at {state['store_id']} is low: {state['on_hand']} left", at))
+        side.append(
+            _alert(
+                state,
+                event_id,
+                "low_stock",
+                f"{state['sku']} at {state['store_id']} is low: {state['on_hand']} left",
+                at,
+            )
+        )
     return side
 
 
@@ -63,9 +82,25 @@ def stock_effects(accepted: Accepted) -> list[Effect]:
     event_id = str(event.event_id)
     if isinstance(event, OrderPlaced):
         return [
-            Effect(read_models.stock_id(line.sku, event.store_id), source, partial(apply_sale, event_id=event_id, line=index, quantity=line.quantity, at=event.occurred_at))
+            Effect(
+                read_models.stock_id(line.sku, event.store_id),
+                source,
+                partial(apply_sale, event_id=event_id, line=index, quantity=line.quantity, at=event.occurred_at),
+            )
             for index, line in enumerate(event.lines)
         ]
     if isinstance(event, (Restocked, ReturnReceived)):
-        return [Effect(read_models.stock_id(event.sku, event.store_id), source, partial(apply_receipt, event_id=event_id, kind=event.event_type, quantity=event.quantity, at=event.occurred_at))]
+        return [
+            Effect(
+                read_models.stock_id(event.sku, event.store_id),
+                source,
+                partial(
+                    apply_receipt,
+                    event_id=event_id,
+                    kind=event.event_type,
+                    quantity=event.quantity,
+                    at=event.occurred_at,
+                ),
+            )
+        ]
     return []

@@ -3,12 +3,22 @@
 Schema checks come from the event models; what a schema cannot know (is this SKU in the catalog,
 this store known) is checked here against a catalog cache that refreshes from MongoDB on a miss.
 """
+
 from __future__ import annotations
 
 from pymongo.database import Database
 
 from services.common import read_models
-from services.common.events import Event, EventRejected, OrderPlaced, ProductUpserted, ReturnReceived, Restocked, StoreUpserted, parse_event
+from services.common.events import (
+    Event,
+    EventRejected,
+    OrderPlaced,
+    ProductUpserted,
+    Restocked,
+    ReturnReceived,
+    StoreUpserted,
+    parse_event,
+)
 
 
 class CatalogCache:
@@ -21,7 +31,12 @@ class CatalogCache:
 
     def learn(self, event: ProductUpserted | StoreUpserted) -> None:
         if isinstance(event, ProductUpserted):
-            self.products[event.sku] = {"category": event.category, "sub_category": event.sub_category, "reorder_threshold": event.reorder_threshold, "cost_cents": event.cost_cents}
+            self.products[event.sku] = {
+                "category": event.category,
+                "sub_category": event.sub_category,
+                "reorder_threshold": event.reorder_threshold,
+                "cost_cents": event.cost_cents,
+            }
         else:
             self.stores[event.store_id] = {"region": event.region}
 

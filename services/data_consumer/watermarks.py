@@ -8,6 +8,7 @@ re-reads and folds again. The watermark and the effect land in one single-docume
 crash at any point can neither lose nor repeat an effect, and the mongo-java-server needs no
 multi-document transactions.
 """
+
 from __future__ import annotations
 
 import copy
@@ -82,7 +83,9 @@ def apply_effects(db: Database, collection: str, effects: list[Effect], new_docu
 
 def _still_pending(db: Database, collection: str, pending: dict[str, list[Effect]]) -> dict[str, list[Effect]]:
     """Effects whose watermark is not yet in the stored document (their write lost a race)."""
-    stored = {doc["_id"]: doc["applied"] for doc in db[collection].find({"_id": {"$in": list(pending)}}, {"applied": 1})}
+    stored = {
+        doc["_id"]: doc["applied"] for doc in db[collection].find({"_id": {"$in": list(pending)}}, {"applied": 1})
+    }
     return {
         doc_id: effects
         for doc_id, effects in pending.items()

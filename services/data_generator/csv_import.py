@@ -1,4 +1,5 @@
 """``import-csv``: load a whole file, validate every row, and only then publish — all or nothing."""
+
 from __future__ import annotations
 
 import sys
@@ -29,8 +30,10 @@ def import_csv(settings: Settings, path: Path, fmt: str = "superstore", progress
     """Validate ``path`` completely, then publish its events; nothing is sent if any row is wrong."""
     events = load_csv(path, fmt, settings.pseudonym_key.get_secret_value())
     by_type: Counter[str] = Counter()
-    with Publisher(settings, "shelfcast-import") as publisher, \
-            tqdm(total=len(events), unit="ev", file=sys.stderr, disable=not progress, mininterval=0.5) as bar:
+    with (
+        Publisher(settings, "shelfcast-import") as publisher,
+        tqdm(total=len(events), unit="ev", file=sys.stderr, disable=not progress, mininterval=0.5) as bar,
+    ):
         began = time.monotonic()
         catalog = [e for e in events if e.event_type in _CATALOG_TYPES]
         for batch in (catalog, [e for e in events if e.event_type not in _CATALOG_TYPES]):

@@ -3,6 +3,7 @@
 Each customer shops through one channel and is known there by that channel's raw identifier (an
 email, a loyalty card number, a marketplace buyer token). Events only ever carry the pseudonym.
 """
+
 from __future__ import annotations
 
 import random
@@ -19,11 +20,60 @@ SEGMENTS: tuple[Segment, ...] = ("value", "regular", "premium")
 _SEGMENT_WEIGHTS = (0.40, 0.42, 0.18)
 _CHANNELS = (Channel.ONLINE, Channel.STORE, Channel.MARKETPLACE)
 _CHANNEL_WEIGHTS = (0.50, 0.38, 0.12)
-_PROPENSITY_RANGE: dict[str, tuple[float, float]] = {"value": (0.10, 0.30), "regular": (0.15, 0.40), "premium": (0.25, 0.55)}
-_FIRST_NAMES = ("ava", "ben", "chloe", "diego", "emma", "farah", "george", "hana", "ivan", "julia", "kofi", "lena",
-                "mateo", "nina", "omar", "priya", "quinn", "rosa", "sam", "tariq", "uma", "victor", "wen", "yusuf", "zoe")
-_LAST_NAMES = ("adams", "baker", "chen", "diaz", "evans", "fischer", "garcia", "hughes", "ito", "jones", "kim", "lopez",
-               "miller", "nguyen", "okafor", "patel", "rossi", "smith", "tanaka", "weber")
+_PROPENSITY_RANGE: dict[str, tuple[float, float]] = {
+    "value": (0.10, 0.30),
+    "regular": (0.15, 0.40),
+    "premium": (0.25, 0.55),
+}
+_FIRST_NAMES = (
+    "ava",
+    "ben",
+    "chloe",
+    "diego",
+    "emma",
+    "farah",
+    "george",
+    "hana",
+    "ivan",
+    "julia",
+    "kofi",
+    "lena",
+    "mateo",
+    "nina",
+    "omar",
+    "priya",
+    "quinn",
+    "rosa",
+    "sam",
+    "tariq",
+    "uma",
+    "victor",
+    "wen",
+    "yusuf",
+    "zoe",
+)
+_LAST_NAMES = (
+    "adams",
+    "baker",
+    "chen",
+    "diaz",
+    "evans",
+    "fischer",
+    "garcia",
+    "hughes",
+    "ito",
+    "jones",
+    "kim",
+    "lopez",
+    "miller",
+    "nguyen",
+    "okafor",
+    "patel",
+    "rossi",
+    "smith",
+    "tanaka",
+    "weber",
+)
 _MAIL_DOMAINS = ("example.com", "example.org", "example.net")
 
 
@@ -50,17 +100,19 @@ def build_customers(rng: random.Random, count: int, pseudonym_key: str) -> tuple
         raw_id, home = _identity(rng, index, channel, store_weights)
         interest = [rng.gammavariate(0.6, 1.0) + 1e-6 for _ in CATEGORIES]
         total = sum(interest)
-        customers.append(Customer(
-            index=index,
-            raw_id=raw_id,
-            customer_id=pseudonymize(raw_id, pseudonym_key),
-            channel=channel,
-            home_store=home,
-            segment=segment,
-            propensity=round(rng.uniform(*_PROPENSITY_RANGE[segment]), 4),
-            visit_weight=rng.lognormvariate(0.0, 0.8),
-            affinity=tuple(x / total for x in interest),
-        ))
+        customers.append(
+            Customer(
+                index=index,
+                raw_id=raw_id,
+                customer_id=pseudonymize(raw_id, pseudonym_key),
+                channel=channel,
+                home_store=home,
+                segment=segment,
+                propensity=round(rng.uniform(*_PROPENSITY_RANGE[segment]), 4),
+                visit_weight=rng.lognormvariate(0.0, 0.8),
+                affinity=tuple(x / total for x in interest),
+            )
+        )
     return tuple(customers)
 
 

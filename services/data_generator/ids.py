@@ -3,6 +3,7 @@
 Derived ids make re-importing or re-parsing the same external record produce the same event, which
 the consumer then stores once.
 """
+
 from __future__ import annotations
 
 import random

@@ -1,4 +1,5 @@
 """Money at the boundaries: decimal text from outside, integer cents inside, never float."""
+
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation

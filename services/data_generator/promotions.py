@@ -3,6 +3,7 @@
 Waves are derived from the seed and the wave number alone, so the calendar is endless (a stream
 can run for simulated months) yet any promotion can be recomputed from its id.
 """
+
 from __future__ import annotations
 
 import random
@@ -33,8 +34,15 @@ class Promotion:
         return self.starts_at <= at < self.ends_at
 
     def as_dict(self) -> dict[str, object]:
-        return {"promotion_id": self.promotion_id, "scope": self.scope, "target": self.target, "category": self.category,
-                "discount_pct": self.discount_pct, "starts_at": self.starts_at.isoformat(), "ends_at": self.ends_at.isoformat()}
+        return {
+            "promotion_id": self.promotion_id,
+            "scope": self.scope,
+            "target": self.target,
+            "category": self.category,
+            "discount_pct": self.discount_pct,
+            "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat(),
+        }
 
 
 class PromotionCalendar:
@@ -79,14 +87,16 @@ class PromotionCalendar:
             else:
                 category = rng.choice(CATEGORIES).name
                 scope, target = "category", category
-            promotions.append(Promotion(
-                promotion_id=f"PR{self._tag}-{k:03d}-{n}",
-                scope=scope,
-                target=target,
-                category=category,
-                discount_pct=rng.choice(DISCOUNTS_PCT),
-                starts_at=starts,
-                ends_at=starts + timedelta(days=rng.randint(5, 12)),
-                strength=round(rng.uniform(0.04, 0.12), 4),
-            ))
+            promotions.append(
+                Promotion(
+                    promotion_id=f"PR{self._tag}-{k:03d}-{n}",
+                    scope=scope,
+                    target=target,
+                    category=category,
+                    discount_pct=rng.choice(DISCOUNTS_PCT),
+                    starts_at=starts,
+                    ends_at=starts + timedelta(days=rng.randint(5, 12)),
+                    strength=round(rng.uniform(0.04, 0.12), 4),
+                )
+            )
         return tuple(promotions)

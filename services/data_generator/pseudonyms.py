@@ -1,4 +1,5 @@
 """Customer identifiers cross into the platform only as pseudonyms, and only through here."""
+
 from __future__ import annotations
 
 from services.common.privacy import pseudonymize

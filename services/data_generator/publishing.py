@@ -1,4 +1,5 @@
 """Publishing for the producer commands: topics ensured first, delivery failures counted, not ignored."""
+
 from __future__ import annotations
 
 import threading
@@ -24,8 +25,10 @@ class Publisher:
             ensure_topics(settings.kafka_bootstrap, settings.topic_partitions, settings.topics.all)
             self._producer = EventProducer(settings.kafka_bootstrap, settings.topics, client_id=client_id)
         except KafkaError as exc:
-            raise PublishError(f"cannot reach Kafka at {settings.kafka_bootstrap} ({type(exc).__name__}); "
-                               "is the broker running and SHELFCAST_KAFKA_BOOTSTRAP right?") from None
+            raise PublishError(
+                f"cannot reach Kafka at {settings.kafka_bootstrap} ({type(exc).__name__}); "
+                "is the broker running and SHELFCAST_KAFKA_BOOTSTRAP right?"
+            ) from None
         self._lock = threading.Lock()
         self._failures: list[BaseException] = []
 
@@ -56,5 +59,7 @@ class Publisher:
     def __enter__(self) -> Publisher:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()

@@ -8,6 +8,7 @@ replay can reproduce the original pacing::
 A line holding a bare event (no ``t``/``event`` wrapper) is accepted too, and is replayed right
 after the line before it.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,5 +50,10 @@ def parse_record(line: bytes | str) -> tuple[float | None, Event]:
 
 def summary(events: int, seconds: float, by_type: Counter[str], **extra: object) -> dict[str, object]:
     """The final JSON line every producer command prints: counts first, speed second."""
-    return {"events": events, "seconds": round(seconds, 3), "events_per_s": round(events / seconds, 1) if seconds > 0 else None,
-            **extra, "by_type": dict(sorted(by_type.items()))}
+    return {
+        "events": events,
+        "seconds": round(seconds, 3),
+        "events_per_s": round(events / seconds, 1) if seconds > 0 else None,
+        **extra,
+        "by_type": dict(sorted(by_type.items())),
+    }

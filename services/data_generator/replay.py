@@ -3,6 +3,7 @@
 Lines that are not valid records are dead-lettered with the reason and their line number rather
 than skipped, so a replay never silently sends less than the file holds.
 """
+
 from __future__ import annotations
 
 import sys
@@ -23,8 +24,14 @@ class ReplayError(ValueError):
     """The recording cannot be replayed at all (missing, unreadable)."""
 
 
-def replay_file(settings: Settings, path: Path, speed: float = 1.0, as_fast_as_possible: bool = False,
-                stop_event: threading.Event | None = None, progress: bool = True) -> dict[str, object]:
+def replay_file(
+    settings: Settings,
+    path: Path,
+    speed: float = 1.0,
+    as_fast_as_possible: bool = False,
+    stop_event: threading.Event | None = None,
+    progress: bool = True,
+) -> dict[str, object]:
     """Publish every valid record of ``path``; returns events, seconds, events_per_s, invalid_lines, by_type."""
     if speed <= 0:
         raise ValueError("speed must be positive")
@@ -36,8 +43,11 @@ def replay_file(settings: Settings, path: Path, speed: float = 1.0, as_fast_as_p
     stop = stop_event or threading.Event()
     by_type: Counter[str] = Counter()
     invalid = 0
-    with Publisher(settings, "shelfcast-replay") as publisher, path.open("rb") as handle, \
-            tqdm(total=line_count, unit="line", file=sys.stderr, disable=not progress, mininterval=0.5) as bar:
+    with (
+        Publisher(settings, "shelfcast-replay") as publisher,
+        path.open("rb") as handle,
+        tqdm(total=line_count, unit="line", file=sys.stderr, disable=not progress, mininterval=0.5) as bar,
+    ):
         began = time.monotonic()
         first: float | None = None
         previous = 0.0

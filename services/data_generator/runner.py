@@ -4,6 +4,7 @@ Pacing follows an absolute schedule — event ``i`` is due at ``start + i / rate
 clock — so per-event overheads never accumulate into drift: a late event is followed by
 catch-up, not by an ever later schedule.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -24,10 +25,20 @@ from services.data_generator.recording import record_line, summary
 from services.data_generator.simulator import ShopConfig, ShopSimulator
 
 
-def run_generator(settings: Settings, rate: float, duration_s: float | None, seed: int | None = None,
-                  stop_event: threading.Event | None = None, *, out: Path | None = None, publish: bool = True,
-                  start: datetime | None = None, truth_out: Path | None = None, progress: bool = False,
-                  config: ShopConfig | None = None) -> dict[str, object]:
+def run_generator(
+    settings: Settings,
+    rate: float,
+    duration_s: float | None,
+    seed: int | None = None,
+    stop_event: threading.Event | None = None,
+    *,
+    out: Path | None = None,
+    publish: bool = True,
+    start: datetime | None = None,
+    truth_out: Path | None = None,
+    progress: bool = False,
+    config: ShopConfig | None = None,
+) -> dict[str, object]:
     """Stream ``rate`` events/s for ``duration_s`` seconds (``None``: until ``stop_event`` is set).
 
     ``publish=False`` with ``out`` writes the recording as fast as possible (its offsets still follow
@@ -47,7 +58,9 @@ def run_generator(settings: Settings, rate: float, duration_s: float | None, see
     with ExitStack() as resources:
         publisher = resources.enter_context(Publisher(settings, "shelfcast-generator")) if publish else None
         sink = resources.enter_context(out.open("wb")) if out else None
-        bar = resources.enter_context(tqdm(total=total, unit="ev", file=sys.stderr, disable=not progress, mininterval=0.5))
+        bar = resources.enter_context(
+            tqdm(total=total, unit="ev", file=sys.stderr, disable=not progress, mininterval=0.5)
+        )
         began = time.monotonic()
         sent = 0
         for event in simulator.events():
@@ -74,5 +87,13 @@ def run_generator(settings: Settings, rate: float, duration_s: float | None, see
         seconds = time.monotonic() - began
     if truth_out is not None:
         simulator.write_truth(truth_out)
-    return summary(sent, seconds, by_type, seed=seed, start=simulator.start.isoformat(), simulated_until=simulator.now.isoformat(),
-                   published=publish, out=str(out) if out else None)
+    return summary(
+        sent,
+        seconds,
+        by_type,
+        seed=seed,
+        start=simulator.start.isoformat(),
+        simulated_until=simulator.now.isoformat(),
+        published=publish,
+        out=str(out) if out else None,
+    )

@@ -12,6 +12,7 @@ RNGs seeded by ``(seed, purpose)`` strings, ids are drawn from those RNGs or der
 numbers, and every timestamp is the start plus a simulated offset. Same seed and start ⇒ the
 same bytes.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -23,8 +24,18 @@ from functools import partial
 from itertools import accumulate
 from pathlib import Path
 
-from services.common.events import (Channel, Click, ClickAction, Event, OrderPlaced, ProductUpserted, PromotionExposed, Restocked,
-                                    ReturnReceived, StoreUpserted)
+from services.common.events import (
+    Channel,
+    Click,
+    ClickAction,
+    Event,
+    OrderPlaced,
+    ProductUpserted,
+    PromotionExposed,
+    Restocked,
+    ReturnReceived,
+    StoreUpserted,
+)
 from services.data_generator.catalog import CATEGORIES, Product, build_catalog
 from services.data_generator.channels import MarketplaceAdapter, OnlineShopAdapter, PosAdapter, Sale, SaleLine
 from services.data_generator.customers import Customer, build_customers
@@ -76,7 +87,9 @@ class _DemandDay:
     def interests(self, customer: Customer) -> list[float]:
         """Cumulative category weights for this customer today: their affinity times the season."""
         if customer.index not in self._interests:
-            self._interests[customer.index] = list(accumulate(a * s for a, s in zip(customer.affinity, self.category_season)))
+            self._interests[customer.index] = list(
+                accumulate(a * s for a, s in zip(customer.affinity, self.category_season))
+            )
         return self._interests[customer.index]
 
 
@@ -95,16 +108,28 @@ class _Session:
         if not self.online:
             return
         self.cursor += self.sim.rng.randint(3 * MS_PER_SECOND, 60 * MS_PER_SECOND)
-        self.sim.schedule(self.cursor, Click(event_id=random_event_id(self.sim.rng), occurred_at=self.sim.clock(self.cursor),
-                                             channel=Channel.ONLINE, session_id=self.session_id, customer_id=self.customer.customer_id,
-                                             action=action, sku=sku, promotion_id=promotion_id))
+        self.sim.schedule(
+            self.cursor,
+            Click(
+                event_id=random_event_id(self.sim.rng),
+                occurred_at=self.sim.clock(self.cursor),
+                channel=Channel.ONLINE,
+                session_id=self.session_id,
+                customer_id=self.customer.customer_id,
+                action=action,
+                sku=sku,
+                promotion_id=promotion_id,
+            ),
+        )
 
     def buy(self, product: Product, discount_pct: int = 0) -> bool:
         """Put the wanted quantity (or what is left on the shelf) in the basket; False on a stockout."""
         wanted = self.sim.rng.choices(QUANTITIES, cum_weights=QUANTITY_CUM_WEIGHTS)[0]
         taken = self.sim.take_stock(self.store, product, wanted, self.cursor)
         if taken:
-            self.lines[product.sku] = SaleLine(product.sku, taken, product.price_cents, taken * product.price_cents * discount_pct // 100)
+            self.lines[product.sku] = SaleLine(
+                product.sku, taken, product.price_cents, taken * product.price_cents * discount_pct // 100
+            )
         return taken > 0
 
 
@@ -124,7 +149,11 @@ class ShopSimulator:
         self.stockouts = 0
         self._by_sku = {p.sku: p for p in self.catalog}
         self._visit_cum_weights = list(accumulate(c.visit_weight for c in self.customers))
-        self._adapters = {"web": OnlineShopAdapter(pseudonym_key), "physical": PosAdapter(pseudonym_key), "marketplace": MarketplaceAdapter(pseudonym_key)}
+        self._adapters = {
+            "web": OnlineShopAdapter(pseudonym_key),
+            "physical": PosAdapter(pseudonym_key),
+            "marketplace": MarketplaceAdapter(pseudonym_key),
+        }
         self._par = {s.store_id: max(1, round(s.par_level * self.config.stock_scale)) for s in STORES}
         self._stock = {(s.store_id, p.sku): self._par[s.store_id] for s in STORES for p in self.catalog}
         self._restocking: set[tuple[str, str]] = set()
@@ -179,22 +208,48 @@ class ShopSimulator:
         if self._stock[key] <= product.reorder_threshold and key not in self._restocking:
             self._restocking.add(key)
             low, high = LEAD_TIME_DAYS[store.kind]
-            self.schedule(t + self.rng.randint(low * MS_PER_DAY, high * MS_PER_DAY), partial(self._deliver, store, product))
+            self.schedule(
+                t + self.rng.randint(low * MS_PER_DAY, high * MS_PER_DAY), partial(self._deliver, store, product)
+            )
         return taken
 
     def _setup(self) -> Iterator[Event]:
         at = self.clock(0)
         for s in STORES:
-            yield StoreUpserted(event_id=random_event_id(self.rng), occurred_at=at, channel=s.channel, store_id=s.store_id,
-                                name=s.name, region=s.region, latitude=s.latitude, longitude=s.longitude)
+            yield StoreUpserted(
+                event_id=random_event_id(self.rng),
+                occurred_at=at,
+                channel=s.channel,
+                store_id=s.store_id,
+                name=s.name,
+                region=s.region,
+                latitude=s.latitude,
+                longitude=s.longitude,
+            )
         for p in self.catalog:
-            yield ProductUpserted(event_id=random_event_id(self.rng), occurred_at=at, channel=Channel.ONLINE, sku=p.sku, name=p.name,
-                                  category=p.category, sub_category=p.sub_category, price_cents=p.price_cents, cost_cents=p.cost_cents,
-                                  reorder_threshold=p.reorder_threshold)
+            yield ProductUpserted(
+                event_id=random_event_id(self.rng),
+                occurred_at=at,
+                channel=Channel.ONLINE,
+                sku=p.sku,
+                name=p.name,
+                category=p.category,
+                sub_category=p.sub_category,
+                price_cents=p.price_cents,
+                cost_cents=p.cost_cents,
+                reorder_threshold=p.reorder_threshold,
+            )
         for s in STORES:
             for p in self.catalog:
-                yield Restocked(event_id=random_event_id(self.rng), occurred_at=at, channel=s.channel, store_id=s.store_id,
-                                sku=p.sku, quantity=self._par[s.store_id], unit_cost_cents=p.cost_cents)
+                yield Restocked(
+                    event_id=random_event_id(self.rng),
+                    occurred_at=at,
+                    channel=s.channel,
+                    store_id=s.store_id,
+                    sku=p.sku,
+                    quantity=self._par[s.store_id],
+                    unit_cost_cents=p.cost_cents,
+                )
 
     def _next_session(self, t: int) -> int:
         """Next arrival by thinning: candidates at the peak rate, kept in proportion to the current rate."""
@@ -218,9 +273,16 @@ class ShopSimulator:
             tables = []
             for category in CATEGORIES:
                 products = tuple(p for p in self.catalog if p.category == category.name)
-                tables.append((products, list(accumulate(p.popularity * trend(p.trend_per_year, years) for p in products))))
-            self._days = {day: _DemandDay(tuple(yearly(doy, c.season_peak_day, c.season_amplitude) for c in CATEGORIES), tuple(tables),
-                                          self.promotions.active(datetime.combine(day, datetime.min.time(), timezone.utc)))}
+                tables.append(
+                    (products, list(accumulate(p.popularity * trend(p.trend_per_year, years) for p in products)))
+                )
+            self._days = {
+                day: _DemandDay(
+                    tuple(yearly(doy, c.season_peak_day, c.season_amplitude) for c in CATEGORIES),
+                    tuple(tables),
+                    self.promotions.active(datetime.combine(day, datetime.min.time(), timezone.utc)),
+                )
+            }
         return self._days[day]
 
     def _pick_product(self, day: _DemandDay, category_index: int) -> Product:
@@ -267,10 +329,18 @@ class ShopSimulator:
         key = (customer.index, promotion.promotion_id)
         if key not in self._arms:
             self._arms[key] = "treatment" if rng.random() < self.config.treatment_share else "control"
-            self.schedule(session.cursor, PromotionExposed(
-                event_id=random_event_id(rng), occurred_at=self.clock(session.cursor), channel=session.store.channel,
-                customer_id=customer.customer_id, promotion_id=promotion.promotion_id, arm=self._arms[key],
-                sku=promotion.target if promotion.scope == "sku" else None))
+            self.schedule(
+                session.cursor,
+                PromotionExposed(
+                    event_id=random_event_id(rng),
+                    occurred_at=self.clock(session.cursor),
+                    channel=session.store.channel,
+                    customer_id=customer.customer_id,
+                    promotion_id=promotion.promotion_id,
+                    arm=self._arms[key],
+                    sku=promotion.target if promotion.scope == "sku" else None,
+                ),
+            )
         treated = self._arms[key] == "treatment"
         if promotion.scope == "sku":
             product = self._by_sku[promotion.target]
@@ -292,9 +362,15 @@ class ShopSimulator:
         """Render the sale in its channel's native format and normalize it through the channel adapter."""
         rng, store = self.rng, session.store
         t = (session.cursor // MS_PER_SECOND + 1 + rng.randint(5, 120)) * MS_PER_SECOND  # tills print whole seconds
-        sale = Sale(order_ref=f"{store.kind[0].upper()}{rng.getrandbits(56):014X}", customer_ref=session.customer.raw_id, store_id=store.store_id,
-                    occurred_at=self.clock(t), utc_offset_minutes=store.utc_offset_minutes, lines=tuple(session.lines.values()),
-                    promotion_id=session.promotion_id)
+        sale = Sale(
+            order_ref=f"{store.kind[0].upper()}{rng.getrandbits(56):014X}",
+            customer_ref=session.customer.raw_id,
+            store_id=store.store_id,
+            occurred_at=self.clock(t),
+            utc_offset_minutes=store.utc_offset_minutes,
+            lines=tuple(session.lines.values()),
+            promotion_id=session.promotion_id,
+        )
         adapter = self._adapters[store.kind]
         for order in adapter.parse(adapter.render(sale)):
             self.schedule(t, order)
@@ -302,19 +378,38 @@ class ShopSimulator:
                 line = rng.choice(order.lines)
                 quantity = rng.randint(1, line.quantity)
                 later = t + rng.randint(RETURN_AFTER_DAYS[0] * MS_PER_DAY, RETURN_AFTER_DAYS[1] * MS_PER_DAY)
-                self.schedule(later, partial(self._return, order, line.sku, quantity, line.revenue_cents * quantity // line.quantity))
+                self.schedule(
+                    later,
+                    partial(self._return, order, line.sku, quantity, line.revenue_cents * quantity // line.quantity),
+                )
 
     def _deliver(self, store: Store, product: Product) -> Restocked:
         key = (store.store_id, product.sku)
         self._restocking.discard(key)
         self._stock[key] += self._par[store.store_id]
-        return Restocked(event_id=random_event_id(self.rng), occurred_at=self.clock(self._now), channel=store.channel, store_id=store.store_id,
-                         sku=product.sku, quantity=self._par[store.store_id], unit_cost_cents=product.cost_cents)
+        return Restocked(
+            event_id=random_event_id(self.rng),
+            occurred_at=self.clock(self._now),
+            channel=store.channel,
+            store_id=store.store_id,
+            sku=product.sku,
+            quantity=self._par[store.store_id],
+            unit_cost_cents=product.cost_cents,
+        )
 
     def _return(self, order: OrderPlaced, sku: str, quantity: int, refund_cents: int) -> ReturnReceived:
         self._stock[(order.store_id, sku)] += quantity
-        return ReturnReceived(event_id=random_event_id(self.rng), occurred_at=self.clock(self._now), channel=order.channel, order_id=order.order_id,
-                              customer_id=order.customer_id, store_id=order.store_id, sku=sku, quantity=quantity, refund_cents=refund_cents)
+        return ReturnReceived(
+            event_id=random_event_id(self.rng),
+            occurred_at=self.clock(self._now),
+            channel=order.channel,
+            order_id=order.order_id,
+            customer_id=order.customer_id,
+            store_id=order.store_id,
+            sku=sku,
+            quantity=quantity,
+            refund_cents=refund_cents,
+        )
 
 
 def simulate(seed: int, start: datetime, pseudonym_key: str, config: ShopConfig | None = None) -> Iterator[Event]:

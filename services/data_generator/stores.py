@@ -1,4 +1,5 @@
 """Where the simulated shop sells: physical stores, the web shop and a marketplace account."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,7 +12,11 @@ WEB_STORE_ID = "web"
 MARKETPLACE_STORE_ID = "mkt"
 
 StoreKind = Literal["physical", "web", "marketplace"]
-_CHANNEL_BY_KIND: dict[str, Channel] = {"physical": Channel.STORE, "web": Channel.ONLINE, "marketplace": Channel.MARKETPLACE}
+_CHANNEL_BY_KIND: dict[str, Channel] = {
+    "physical": Channel.STORE,
+    "web": Channel.ONLINE,
+    "marketplace": Channel.MARKETPLACE,
+}
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,16 @@ STORES: tuple[Store, ...] = (
     Store("s-sea", "Shelfcast Seattle Downtown", "West", 47.6097, -122.3331, "physical", -480, 25, 8, 21),
     Store("s-lax", "Shelfcast Los Angeles Westside", "West", 34.0407, -118.4550, "physical", -480, 30, 9, 22),
     Store(WEB_STORE_ID, "Shelfcast Web Shop (Columbus fulfilment centre)", "Online", 39.9612, -82.9988, "web", 0, 150),
-    Store(MARKETPLACE_STORE_ID, "Shelfcast on EU Marketplace (Luxembourg)", "Marketplace EU", 49.6116, 6.1319, "marketplace", 60, 60),
+    Store(
+        MARKETPLACE_STORE_ID,
+        "Shelfcast on EU Marketplace (Luxembourg)",
+        "Marketplace EU",
+        49.6116,
+        6.1319,
+        "marketplace",
+        60,
+        60,
+    ),
 )
 PHYSICAL_STORES: tuple[Store, ...] = tuple(s for s in STORES if s.kind == "physical")
 STORE_BY_ID: dict[str, Store] = {s.store_id: s for s in STORES}

@@ -6,6 +6,7 @@ they come across it (treatment: ``base_rate + true_uplift``; control: ``base_rat
 heterogeneous: bargain hunters respond strongly, and some customers — "sleeping dogs", most often
 premium ones — buy *less* when nudged.
 """
+
 from __future__ import annotations
 
 import csv
@@ -45,8 +46,16 @@ class UpliftTruth:
         key = (customer.index, promotion.promotion_id)
         if key not in self._effects:
             rng = random.Random(f"{self._seed}:uplift:{customer.index}:{promotion.promotion_id}")
-            interest = min(customer.affinity[_CATEGORY_INDEX[promotion.category]] * len(CATEGORIES), 3.0)  # 1.0 = average
-            mean = promotion.strength * SENSITIVITY[customer.segment] * (0.5 + 0.5 * interest) * promotion.discount_pct / 20
+            interest = min(
+                customer.affinity[_CATEGORY_INDEX[promotion.category]] * len(CATEGORIES), 3.0
+            )  # 1.0 = average
+            mean = (
+                promotion.strength
+                * SENSITIVITY[customer.segment]
+                * (0.5 + 0.5 * interest)
+                * promotion.discount_pct
+                / 20
+            )
             value = mean + rng.gauss(0.0, 0.015)
             if rng.random() < SLEEPING_DOG_SHARE[customer.segment]:
                 value = -(abs(value) * 0.6 + 0.01)
@@ -64,11 +73,18 @@ class UpliftTruth:
     def rows(self, promotions: tuple[Promotion, ...]) -> Iterator[dict[str, object]]:
         for promotion in promotions:
             for customer in self._customers:
-                yield {"customer_id": customer.customer_id, "promotion_id": promotion.promotion_id, "segment": customer.segment,
-                       "channel": customer.channel.value, "base_rate": customer.propensity, "true_uplift": self.effect(customer, promotion)}
+                yield {
+                    "customer_id": customer.customer_id,
+                    "promotion_id": promotion.promotion_id,
+                    "segment": customer.segment,
+                    "channel": customer.channel.value,
+                    "base_rate": customer.propensity,
+                    "true_uplift": self.effect(customer, promotion),
+                }
 
     def write(self, path: Path, promotions: tuple[Promotion, ...]) -> int:
-        """The table as CSV (``.csv``) or JSON with the promotion definitions (any other suffix); returns rows written."""
+        """The table as CSV (``.csv``) or JSON with the promotion definitions (any other suffix); returns rows
+        written."""
         rows = list(self.rows(promotions))
         if path.suffix.lower() == ".csv":
             with path.open("w", newline="") as handle:

@@ -1,4 +1,5 @@
 """Fetching the embedded stack's jars with Maven, once, into a cache folder under the project."""
+
 from __future__ import annotations
 
 import shutil
@@ -15,7 +16,10 @@ class EmbeddedStackError(RuntimeError):
 def require_tool(name: str, why: str) -> str:
     path = shutil.which(name)
     if path is None:
-        raise EmbeddedStackError(f"'{name}' is not on PATH: it is needed to {why}. Install Java 17 and Maven (apt-get install openjdk-17-jdk-headless maven).")
+        raise EmbeddedStackError(
+            f"'{name}' is not on PATH: it is needed to {why}. Install Java 17 and Maven (apt-get install "
+            "openjdk-17-jdk-headless maven)."
+        )
     return path
 
 
@@ -28,9 +32,12 @@ def ensure_jars(cache_dir: Path) -> Path:
     cache_dir.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         [mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies", f"-DoutputDirectory={cache_dir.resolve()}"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
-        raise EmbeddedStackError(f"Maven could not fetch the embedded stack's jars:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+        raise EmbeddedStackError(
+            f"Maven could not fetch the embedded stack's jars:\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
+        )
     stamp.write_text(POM.read_text())
     return cache_dir

@@ -1,4 +1,5 @@
 """Real Apache Kafka (KRaft, single node, loopback) run from its Maven Central jars."""
+
 from __future__ import annotations
 
 import base64
@@ -47,7 +48,11 @@ class EmbeddedKafka:
     def _write_config(self) -> Path:
         config = self.data_dir / "server.properties"
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        config.write_text(_CONFIG.format(port=self.port, controller_port=free_port(), log_dir=self.data_dir / "logs", partitions=self.partitions))
+        config.write_text(
+            _CONFIG.format(
+                port=self.port, controller_port=free_port(), log_dir=self.data_dir / "logs", partitions=self.partitions
+            )
+        )
         return config
 
     def _format_storage(self, config: Path) -> None:
@@ -55,13 +60,20 @@ class EmbeddedKafka:
             return
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         # "=" form: a base64 id may start with "-", which argparse would read as an option
-        tool = JavaServer("Kafka storage tool", self.jars, ["kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(config)], self.data_dir / "format.log")
+        tool = JavaServer(
+            "Kafka storage tool",
+            self.jars,
+            ["kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}", "-c", str(config)],
+            self.data_dir / "format.log",
+        )
         tool.run_to_completion(timeout_s=120)
 
     def start(self) -> None:
         config = self._write_config()
         self._format_storage(config)
-        self._server = JavaServer("Kafka broker", self.jars, ["kafka.Kafka", str(config)], self.data_dir / "kafka.log", heap="768m")
+        self._server = JavaServer(
+            "Kafka broker", self.jars, ["kafka.Kafka", str(config)], self.data_dir / "kafka.log", heap="768m"
+        )
         self._server.start(ready=lambda: port_open(self.port) and self._ready())
 
     def _ready(self) -> bool:

@@ -1,4 +1,5 @@
 """A MongoDB wire-protocol server (mongo-java-server) on loopback, memory or H2-file backed."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -32,7 +33,9 @@ class EmbeddedMongo:
             args.append(str((self.data_dir / "mongo.mv.db").resolve()))
         # The memory backend keeps every document on the Java heap: a soak of 600k events filled 4 GB and
         # serial full collections stalled the consumer for seconds at a time, so: more room, and G1.
-        self._server = JavaServer("MongoDB-protocol server", self.jars, args, self.data_dir / "mongo.log", heap="10g", gc="G1GC")
+        self._server = JavaServer(
+            "MongoDB-protocol server", self.jars, args, self.data_dir / "mongo.log", heap="10g", gc="G1GC"
+        )
         self._server.start(ready=lambda: port_open(self.port) and self._ready())
 
     def _ready(self) -> bool:

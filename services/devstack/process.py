@@ -1,4 +1,5 @@
 """Starting and stopping a Java server process, with readiness and its log kept for errors."""
+
 from __future__ import annotations
 
 import os
@@ -28,21 +29,34 @@ def port_open(port: int) -> bool:
 class JavaServer:
     """One Java child process whose output goes to a log file."""
 
-    def __init__(self, name: str, classpath: Path, args: list[str], log_path: Path, heap: str = "512m", gc: str = "SerialGC") -> None:
+    def __init__(
+        self, name: str, classpath: Path, args: list[str], log_path: Path, heap: str = "512m", gc: str = "SerialGC"
+    ) -> None:
         self.name = name
         self.log_path = log_path
-        self._command = [require_tool("java", f"run the embedded {name}"), f"-Xmx{heap}", f"-XX:+Use{gc}", "-cp", f"{classpath}/*", *args]
+        self._command = [
+            require_tool("java", f"run the embedded {name}"),
+            f"-Xmx{heap}",
+            f"-XX:+Use{gc}",
+            "-cp",
+            f"{classpath}/*",
+            *args,
+        ]
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self, ready: Callable[[], bool], timeout_s: float = 90.0) -> None:
         """Start and wait until ``ready()`` is true; on failure the log tail is in the error."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen(self._command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self._process = subprocess.Popen(
+                self._command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise EmbeddedStackError(f"embedded {self.name} exited with code {self._process.returncode}:\n{self.log_tail()}")
+                raise EmbeddedStackError(
+                    f"embedded {self.name} exited with code {self._process.returncode}:\n{self.log_tail()}"
+                )
             if ready():
                 return
             time.sleep(0.2)

@@ -3,6 +3,7 @@
 Benchmarks measure what a client sees over a socket, so the API runs as ``python -m services.<name>``
 (uvicorn, as ``shelfcast up`` starts it) with its settings passed through the environment.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,16 +14,23 @@ from types import TracebackType
 
 import httpx
 
-from services.devstack.process import free_port
 from services.common.settings import Settings
+from services.devstack.process import free_port
 
 
 def service_env(live: Settings, **overrides: str) -> dict[str, str]:
     """The environment a service child needs to reach the running stack (``overrides`` win)."""
-    return os.environ | {
-        "SHELFCAST_KAFKA_BOOTSTRAP": live.kafka_bootstrap, "SHELFCAST_MONGO_URI": live.mongo_uri, "SHELFCAST_MONGO_DB": live.mongo_db,
-        "SHELFCAST_TOPIC_PREFIX": live.topic_prefix, "OMP_WAIT_POLICY": "PASSIVE",
-    } | overrides
+    return (
+        os.environ
+        | {
+            "SHELFCAST_KAFKA_BOOTSTRAP": live.kafka_bootstrap,
+            "SHELFCAST_MONGO_URI": live.mongo_uri,
+            "SHELFCAST_MONGO_DB": live.mongo_db,
+            "SHELFCAST_TOPIC_PREFIX": live.topic_prefix,
+            "OMP_WAIT_POLICY": "PASSIVE",
+        }
+        | overrides
+    )
 
 
 class ServiceProcess:
@@ -64,5 +72,7 @@ class ServiceProcess:
     def __enter__(self) -> str:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

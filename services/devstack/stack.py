@@ -1,15 +1,16 @@
 """Kafka + the Mongo-protocol server together, as ``shelfcast up``, tests and benchmarks use them."""
+
 from __future__ import annotations
 
 from pathlib import Path
 from types import TracebackType
 
 from services.common.bus import ensure_topics
+from services.common.settings import Settings
+from services.common.store import connect, ensure_indexes
 from services.devstack.jars import ensure_jars
 from services.devstack.kafka import EmbeddedKafka
 from services.devstack.mongo import EmbeddedMongo
-from services.common.settings import Settings
-from services.common.store import connect, ensure_indexes
 
 
 class EmbeddedStack:
@@ -41,5 +42,7 @@ class EmbeddedStack:
     def __enter__(self) -> Settings:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

@@ -3,6 +3,7 @@
 Figures are built with matplotlib's object API (``Figure`` + Agg canvas), not ``pyplot``: no global
 figure state, so concurrent requests in the thread pool cannot draw into each other's charts.
 """
+
 from __future__ import annotations
 
 import io
@@ -43,13 +44,22 @@ def profit_by_item_png(totals: pd.DataFrame, top: int, store_id: str | None = No
     """Profit (revenue − cost, currency units) of the ``top`` items by profit."""
     ranked = totals.sort_values(["profit_cents", "sku"], ascending=[False, True]).head(top)
     scope = f" in store {store_id}" if store_id else ""
-    return bar_chart_png(ranked["sku"].astype(str).tolist(), (ranked["profit_cents"] / 100).tolist(),
-                         f"Profit by item{scope} (top {len(ranked)})", "profit (revenue − cost)")
+    return bar_chart_png(
+        ranked["sku"].astype(str).tolist(),
+        (ranked["profit_cents"] / 100).tolist(),
+        f"Profit by item{scope} (top {len(ranked)})",
+        "profit (revenue − cost)",
+    )
 
 
 def frequency_of_sale_png(totals: pd.DataFrame, top: int, store_id: str | None = None) -> bytes:
     """Units sold of the ``top`` items by units."""
     ranked = totals.sort_values(["units", "sku"], ascending=[False, True]).head(top)
     scope = f" in store {store_id}" if store_id else ""
-    return bar_chart_png(ranked["sku"].astype(str).tolist(), ranked["units"].astype(float).tolist(),
-                         f"Units sold by item{scope} (top {len(ranked)})", "units sold", color="#2f855a")
+    return bar_chart_png(
+        ranked["sku"].astype(str).tolist(),
+        ranked["units"].astype(float).tolist(),
+        f"Units sold by item{scope} (top {len(ranked)})",
+        "units sold",
+        color="#2f855a",
+    )

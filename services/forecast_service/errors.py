@@ -1,4 +1,5 @@
 """Typed errors of the forecast service (beside the model core's ``model/errors.py``); each carries its HTTP status."""
+
 from __future__ import annotations
 
 from services.common.errors import ConflictError, NotFoundError, ServiceError, UnavailableError

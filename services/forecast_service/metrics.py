@@ -3,6 +3,7 @@
 Several apps in one test process must not collide, hence no default registry. Request latency is
 the shared ``shelfcast_http_request_duration_seconds`` (``services.common.http_metrics``).
 """
+
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram
@@ -19,11 +20,17 @@ class ForecastMetrics:
         self.registry = CollectorRegistry()
         self.request_seconds = request_duration_histogram(self.registry)
         self.training_seconds = Histogram(
-            "shelfcast_forecast_training_seconds", "Duration of training jobs", ["kind", "outcome"],
-            buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800), registry=self.registry)
+            "shelfcast_forecast_training_seconds",
+            "Duration of training jobs",
+            ["kind", "outcome"],
+            buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800),
+            registry=self.registry,
+        )
         self.last_backtest_smape = Gauge(
-            "shelfcast_forecast_last_backtest_smape", "SMAPE (%) of the active model on its last holdout backtest",
-            registry=self.registry)
+            "shelfcast_forecast_last_backtest_smape",
+            "SMAPE (%) of the active model on its last holdout backtest",
+            registry=self.registry,
+        )
         self.last_backtest_smape.set(float("nan"))
 
     def render(self) -> tuple[bytes, str]:

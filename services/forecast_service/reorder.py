@@ -16,6 +16,7 @@ For one SKU × store with lead time ``L`` days (forecast days 1..L)::
 The interval is read as a normal one because the model's intervals are symmetric-ish count noise
 (scaled residual quantiles); the upper half is used since stock-outs live there.
 """
+
 from __future__ import annotations
 
 import math
@@ -68,7 +69,7 @@ def suggest_reorder(
     sigma = float(np.sqrt((((p90[lead] - p50[lead]) / Z_P90) ** 2).sum()))
     safety = NormalDist().inv_cdf(service_level) * sigma
     reorder_point = mu + safety
-    review = p50[lead_time_days:lead_time_days + review_days]
+    review = p50[lead_time_days : lead_time_days + review_days]
     order_up_to = reorder_point + float(review.sum())
     suggested = math.ceil(order_up_to - on_hand - 1e-9) if on_hand <= reorder_point else 0
     return ReorderSuggestion(

@@ -8,6 +8,7 @@ observed". Units are gross units sold (returns are not netted out: a returned it
 shelf on the day it sold). The current UTC day is excluded by default: its rollup is still filling;
 the history then ends on the last day anything sold.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -77,8 +78,9 @@ def daily_units(db: Database, since: date | None = None, until: date | None = No
     return frame
 
 
-def densify(frame: pd.DataFrame, last_day: date, known_keys: pd.DataFrame | None = None,
-            known_since: date | None = None) -> pd.DataFrame:
+def densify(
+    frame: pd.DataFrame, last_day: date, known_keys: pd.DataFrame | None = None, known_since: date | None = None
+) -> pd.DataFrame:
     """Zero-fill days without a rollup, from each series' first sale (or ``known_since`` for
     ``known_keys``) to ``last_day``; sorted by date then keys."""
     keys = list(SERIES_KEYS)
@@ -89,8 +91,14 @@ def densify(frame: pd.DataFrame, last_day: date, known_keys: pd.DataFrame | None
         known = pd.Series(pd.Timestamp(known_since), index=pd.MultiIndex.from_frame(known_keys[keys]))
         starts = pd.concat([starts, known]).groupby(level=[0, 1]).min()
     if starts.empty:
-        return pd.DataFrame({DATE_COL: pd.Series(dtype="datetime64[ns]"), "sku": pd.Series(dtype=str),
-                             "store_id": pd.Series(dtype=str), TARGET: pd.Series(dtype=float)})
+        return pd.DataFrame(
+            {
+                DATE_COL: pd.Series(dtype="datetime64[ns]"),
+                "sku": pd.Series(dtype=str),
+                "store_id": pd.Series(dtype=str),
+                TARGET: pd.Series(dtype=float),
+            }
+        )
     first = starts.min()
     dates = pd.date_range(first, end, freq="D")
     series = starts.index
@@ -102,12 +110,14 @@ def densify(frame: pd.DataFrame, last_day: date, known_keys: pd.DataFrame | None
     start_day = (starts.to_numpy(dtype="datetime64[ns]") - np.datetime64(first, "ns")) // np.timedelta64(1, "D")
     alive = np.arange(len(dates))[:, None] >= start_day[None, :]
     day_index, column_index = np.nonzero(alive)
-    out = pd.DataFrame({
-        DATE_COL: dates[day_index],
-        "sku": series.get_level_values(0)[column_index],
-        "store_id": series.get_level_values(1)[column_index],
-        TARGET: grid[day_index, column_index],
-    })
+    out = pd.DataFrame(
+        {
+            DATE_COL: dates[day_index],
+            "sku": series.get_level_values(0)[column_index],
+            "store_id": series.get_level_values(1)[column_index],
+            TARGET: grid[day_index, column_index],
+        }
+    )
     return out.reset_index(drop=True)
 
 
@@ -143,8 +153,10 @@ def product(db: Database, sku: str) -> dict | None:
 def on_hand(db: Database, store_id: str | None = None) -> dict[tuple[str, str], float]:
     """Current stock per (sku, store_id) from the consumer's ``stock`` documents."""
     query = {"store_id": store_id} if store_id else {}
-    return {(doc["sku"], doc["store_id"]): float(doc.get("on_hand", 0))
-            for doc in db[read_models.STOCK].find(query, {"sku": 1, "store_id": 1, "on_hand": 1})}
+    return {
+        (doc["sku"], doc["store_id"]): float(doc.get("on_hand", 0))
+        for doc in db[read_models.STOCK].find(query, {"sku": 1, "store_id": 1, "on_hand": 1})
+    }
 
 
 def daily_price_and_units(db: Database, sku: str) -> pd.DataFrame:
@@ -169,7 +181,18 @@ def totals_by_item(db: Database, store_id: str | None = None) -> pd.DataFrame:
     pipeline: list[dict] = []
     if store_id:
         pipeline.append({"$match": {"store_id": store_id}})
-    pipeline.append({"$group": {"_id": "$sku", "units": {"$sum": "$units"}, "revenue_cents": {"$sum": "$revenue_cents"},
-                                "cost_cents": {"$sum": "$cost_cents"}}})
-    rows = [(doc["_id"], doc["units"], doc["revenue_cents"] - doc["cost_cents"]) for doc in db[read_models.DAILY_SALES].aggregate(pipeline)]
+    pipeline.append(
+        {
+            "$group": {
+                "_id": "$sku",
+                "units": {"$sum": "$units"},
+                "revenue_cents": {"$sum": "$revenue_cents"},
+                "cost_cents": {"$sum": "$cost_cents"},
+            }
+        }
+    )
+    rows = [
+        (doc["_id"], doc["units"], doc["revenue_cents"] - doc["cost_cents"])
+        for doc in db[read_models.DAILY_SALES].aggregate(pipeline)
+    ]
     return pd.DataFrame(rows, columns=["sku", "units", "profit_cents"])

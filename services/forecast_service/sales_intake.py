@@ -6,10 +6,11 @@ record and field instead of a silent dead letter: schema (pydantic), then SKUs a
 the catalog. A record's ``order_id``, when given, fixes its event id (UUIDv5), so a retried request
 is stored once; without it every call produces new events.
 """
+
 from __future__ import annotations
 
-import uuid
 import datetime as dt
+import uuid
 from datetime import datetime, time, timezone
 from decimal import Decimal
 from typing import Annotated
@@ -23,8 +24,8 @@ from services.common.bus import EventProducer
 from services.common.events import MAX_QUANTITY, Channel, Identifier, OrderLine, OrderPlaced
 from services.common.privacy import pseudonymize
 from services.common.timestamps import to_utc
-from services.forecast_service.sales_history import known_ids, today_utc
 from services.forecast_service.errors import PublishFailedError, RecordsRejectedError
+from services.forecast_service.sales_history import known_ids, today_utc
 
 MAX_RECORDS = 10_000
 ACK_TIMEOUT_S = 30.0
@@ -35,16 +36,24 @@ _MAX_REPORTED_ERRORS = 100
 class SaleRecord(BaseModel):
     """One sale: a SKU sold in a store on a day at a unit price (currency units, 2 decimals)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"date": "2026-03-02", "store_id": "s1", "sku": "SKU-0001", "quantity": 3, "unit_price": 4.99}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"date": "2026-03-02", "store_id": "s1", "sku": "SKU-0001", "quantity": 3, "unit_price": 4.99}]
+        },
+    )
 
-    date: dt.date | dt.datetime = Field(description="sale day (YYYY-MM-DD, booked at 12:00 UTC) or an ISO timestamp with offset")
+    date: dt.date | dt.datetime = Field(
+        description="sale day (YYYY-MM-DD, booked at 12:00 UTC) or an ISO timestamp with offset"
+    )
     store_id: Identifier
     sku: Identifier
     quantity: Annotated[int, Field(gt=0, le=MAX_QUANTITY)]
     unit_price: Annotated[Decimal, Field(ge=0, le=1_000_000, decimal_places=2)]
     channel: Channel = Channel.STORE
-    order_id: Identifier | None = Field(default=None, description="makes retries idempotent: same order_id → same event")
+    order_id: Identifier | None = Field(
+        default=None, description="makes retries idempotent: same order_id → same event"
+    )
 
     @field_validator("date")
     @classmethod
@@ -67,11 +76,23 @@ def check_references(db: Database, records: list[SaleRecord]) -> None:
     errors: list[dict] = []
     for index, record in enumerate(records):
         if record.sku not in skus:
-            errors.append({"loc": ["body", index, "sku"], "msg": f"unknown sku '{record.sku}' (not in the catalog)",
-                           "type": "unknown_sku", "input": record.sku})
+            errors.append(
+                {
+                    "loc": ["body", index, "sku"],
+                    "msg": f"unknown sku '{record.sku}' (not in the catalog)",
+                    "type": "unknown_sku",
+                    "input": record.sku,
+                }
+            )
         if record.store_id not in stores:
-            errors.append({"loc": ["body", index, "store_id"], "msg": f"unknown store_id '{record.store_id}'",
-                           "type": "unknown_store", "input": record.store_id})
+            errors.append(
+                {
+                    "loc": ["body", index, "store_id"],
+                    "msg": f"unknown store_id '{record.store_id}'",
+                    "type": "unknown_store",
+                    "input": record.store_id,
+                }
+            )
     if errors:
         shown = errors[:_MAX_REPORTED_ERRORS]
         if len(errors) > len(shown):
@@ -83,9 +104,15 @@ def to_event(record: SaleRecord, customer_id: str) -> OrderPlaced:
     cents = int((record.unit_price * 100).to_integral_value())
     order_id = record.order_id or f"api-{uuid.uuid4().hex[:20]}"
     event_id = uuid.uuid5(_EVENT_NAMESPACE, f"add-data:{record.order_id}") if record.order_id else uuid.uuid4()
-    return OrderPlaced(event_id=event_id, occurred_at=record.occurred_at(), channel=record.channel, order_id=order_id,
-                       customer_id=customer_id, store_id=record.store_id,
-                       lines=[OrderLine(sku=record.sku, quantity=record.quantity, unit_price_cents=cents)])
+    return OrderPlaced(
+        event_id=event_id,
+        occurred_at=record.occurred_at(),
+        channel=record.channel,
+        order_id=order_id,
+        customer_id=customer_id,
+        store_id=record.store_id,
+        lines=[OrderLine(sku=record.sku, quantity=record.quantity, unit_price_cents=cents)],
+    )
 
 
 def api_customer(pseudonym_key: str) -> str:
@@ -103,6 +130,7 @@ def publish_sales(producer: EventProducer, records: list[SaleRecord], customer_i
             future.get(timeout=ACK_TIMEOUT_S)
     except KafkaError as exc:
         raise PublishFailedError(
-            f"Kafka did not acknowledge the sales ({type(exc).__name__}: {exc}); retry with order_ids to avoid duplicates"
+            f"Kafka did not acknowledge the sales ({type(exc).__name__}: {exc}); retry with order_ids to avoid "
+            "duplicates"
         ) from exc
     return [str(event.event_id) for event in events]

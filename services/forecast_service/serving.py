@@ -6,6 +6,7 @@ series' recent history and pre-encoded JSON for the hot ``GET /forecast/{sku}`` 
 pair the model has not seen (but the catalog knows) is forecast on demand with the model's peer
 fallback and cached too. Forecasts start the day after the last day of sales the model holds.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,9 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from services.forecast_service.errors import NoActiveModelError
 from services.forecast_service.model.forecaster import DemandForecaster
 from services.forecast_service.sales_history import SERIES_KEYS
-from services.forecast_service.errors import NoActiveModelError
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class ForecastTable:
         return len(self.dates)
 
     @classmethod
-    def build(cls, version: str, model: DemandForecaster) -> "ForecastTable":
+    def build(cls, version: str, model: DemandForecaster) -> ForecastTable:
         """Run the one ``predict`` over every known series for the model's whole horizon."""
         start = model.history_end + pd.Timedelta(days=1)
         days = model.max_horizon
@@ -93,8 +94,10 @@ class ForecastTable:
         return cls(version, model, dates, keys, p10, p50, p90, history_dates, history)
 
     def _encode_points(self, p10: np.ndarray, p50: np.ndarray, p90: np.ndarray) -> list[str]:
-        return [json.dumps({"date": d, "p10": _num(a), "p50": _num(b), "p90": _num(c)}, separators=(",", ":"))
-                for d, a, b, c in zip(self.dates, p10, p50, p90)]
+        return [
+            json.dumps({"date": d, "p10": _num(a), "p50": _num(b), "p90": _num(c)}, separators=(",", ":"))
+            for d, a, b, c in zip(self.dates, p10, p50, p90)
+        ]
 
     def _encode_history(self, units: np.ndarray) -> str:
         rows = [{"date": d, "units": _num(u)} for d, u in zip(self.history_dates, units) if np.isfinite(u)]
@@ -131,7 +134,9 @@ class ForecastTable:
 
     def add_unseen(self, sku: str, store_id: str) -> None:
         """Forecast a pair the model never saw (peer fallback) and cache it."""
-        frame = self.model.predict(self.dates[0], self.horizon, series=pd.DataFrame({"sku": [sku], "store_id": [store_id]}))
+        frame = self.model.predict(
+            self.dates[0], self.horizon, series=pd.DataFrame({"sku": [sku], "store_id": [store_id]})
+        )
         arrays = tuple(frame[name].to_numpy(dtype=float) for name in ("p10", "prediction", "p90"))
         points = self._encode_points(*arrays)
         with self._lock:
@@ -165,5 +170,10 @@ class ActiveForecasts:
 
     def swap(self, table: ForecastTable) -> None:
         self._table = table
-        log.info("serving forecasts of model %s: %d series x %d days from %s", table.version, len(table.keys),
-                 table.horizon, table.dates[0])
+        log.info(
+            "serving forecasts of model %s: %d series x %d days from %s",
+            table.version,
+            len(table.keys),
+            table.horizon,
+            table.dates[0],
+        )

@@ -10,6 +10,7 @@ Shares are rounded to 0.01 % with largest-remainder rounding, so they sum to exa
 The facings factor is a product attribute (``products.facings_factor``, e.g. 2 for an item twice as
 wide as the typical one); space is then proportional to the shelf room the forecast units occupy.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence

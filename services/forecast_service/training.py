@@ -12,6 +12,7 @@ model with the same days only added to its history (``update_history``). Both fo
 from the same history and are scored on it; the candidate is kept if its SMAPE is not worse
 (``backtest.is_not_worse``), and then the kept model is ``continue_fit`` on *all* new days.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,11 +25,11 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from services.forecast_service.errors import NotEnoughDataError, TrainingInProgressError
 from services.forecast_service.model.backtest import backtest, is_not_worse, score_model
 from services.forecast_service.model.errors import ForecastError, InsufficientHistoryError
 from services.forecast_service.model.forecaster import DemandForecaster
 from services.forecast_service.sales_history import DATE_COL, SERIES_KEYS, TARGET
-from services.forecast_service.errors import NotEnoughDataError, TrainingInProgressError
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +78,14 @@ class TrainingConfig:
         return self.max_horizon + self.min_history_days
 
     def forecaster(self, max_horizon: int | None = None) -> DemandForecaster:
-        return DemandForecaster(max_horizon=max_horizon or self.max_horizon, n_estimators=self.n_estimators,
-                                continue_estimators=self.continue_estimators, min_history_days=self.min_history_days,
-                                nthread=self.nthread, seed=self.seed)
+        return DemandForecaster(
+            max_horizon=max_horizon or self.max_horizon,
+            n_estimators=self.n_estimators,
+            continue_estimators=self.continue_estimators,
+            min_history_days=self.min_history_days,
+            nthread=self.nthread,
+            seed=self.seed,
+        )
 
 
 @dataclass
@@ -100,8 +106,14 @@ class RetrainOutcome:
     new_days: int
 
     def report(self) -> dict[str, Any]:
-        return {"kept": self.kept, "candidate": self.candidate, "incumbent": self.incumbent, "window_start": self.window_start,
-                "window_days": self.window_days, "new_days": self.new_days}
+        return {
+            "kept": self.kept,
+            "candidate": self.candidate,
+            "incumbent": self.incumbent,
+            "window_start": self.window_start,
+            "window_days": self.window_days,
+            "new_days": self.new_days,
+        }
 
 
 def history_days(history: pd.DataFrame) -> int:
@@ -118,20 +130,35 @@ def train_forecaster(history: pd.DataFrame, config: TrainingConfig, progress: Pr
         span = f" ({history[DATE_COL].min().date()} to {history[DATE_COL].max().date()})" if days else ""
         raise InsufficientHistoryError(
             f"daily sales cover {days} days{span}; training needs at least {config.min_training_days} "
-            f"({config.max_horizon}-day horizon + {config.min_history_days} days of history)")
+            f"({config.max_horizon}-day horizon + {config.min_history_days} days of history)"
+        )
     last = history[DATE_COL].max()
     cutoff = last - pd.Timedelta(days=config.holdout_days - 1)
     progress(0.15, f"backtesting on the {config.holdout_days} days from {cutoff.date()}")
     evaluation: dict[str, Any] = {}
     metrics = flat_metrics(None)
     try:
-        report = backtest(history, DATE_COL, list(SERIES_KEYS), TARGET, [cutoff], config.holdout_days,
-                          make_forecaster=lambda: config.forecaster(config.holdout_days))
+        report = backtest(
+            history,
+            DATE_COL,
+            list(SERIES_KEYS),
+            TARGET,
+            [cutoff],
+            config.holdout_days,
+            make_forecaster=lambda: config.forecaster(config.holdout_days),
+        )
         fold = report["folds"][0]
         metrics = flat_metrics(fold)
-        evaluation = {"kind": "holdout", "window_start": fold["cutoff"], "window_days": config.holdout_days,
-                      "series": fold["series"], "points": fold["points"], "model": fold["model"],
-                      "seasonal_naive_week": fold["seasonal_naive_week"], "seasonal_naive_year": fold["seasonal_naive_year"]}
+        evaluation = {
+            "kind": "holdout",
+            "window_start": fold["cutoff"],
+            "window_days": config.holdout_days,
+            "series": fold["series"],
+            "points": fold["points"],
+            "model": fold["model"],
+            "seasonal_naive_week": fold["seasonal_naive_week"],
+            "seasonal_naive_year": fold["seasonal_naive_year"],
+        }
     except InsufficientHistoryError as exc:
         evaluation = {"kind": "holdout", "skipped": str(exc)}
     progress(0.5, f"fitting on {days} days of {history.groupby(list(SERIES_KEYS)).ngroups} series")
@@ -139,8 +166,12 @@ def train_forecaster(history: pd.DataFrame, config: TrainingConfig, progress: Pr
     return TrainedModel(model, metrics, evaluation)
 
 
-def retrain_forecaster(load_active: Callable[[], DemandForecaster], new_history: pd.DataFrame, config: TrainingConfig,
-                       progress: Progress = _quiet) -> RetrainOutcome:
+def retrain_forecaster(
+    load_active: Callable[[], DemandForecaster],
+    new_history: pd.DataFrame,
+    config: TrainingConfig,
+    progress: Progress = _quiet,
+) -> RetrainOutcome:
     """Continue the active model on new days if that is not worse on the most recent window (module doc)."""
     probe = load_active()
     previous_end = probe.trained_until
@@ -150,7 +181,8 @@ def retrain_forecaster(load_active: Callable[[], DemandForecaster], new_history:
         raise InsufficientHistoryError(
             f"{new_days} complete day(s) of sales after the active model's last training day "
             f"{previous_end.date() if previous_end is not None else '?'}; retraining needs at least 2 "
-            "(one to train on, one to evaluate)")
+            "(one to train on, one to evaluate)"
+        )
     window = min(config.retrain_window_days, new_days // 2)
     last = new[DATE_COL].max()
     cutoff = last - pd.Timedelta(days=window - 1)
@@ -165,8 +197,15 @@ def retrain_forecaster(load_active: Callable[[], DemandForecaster], new_history:
     if kept:
         progress(0.7, "candidate is not worse: continuing the active model on all new days")
         model = load_active().continue_fit(new)
-    return RetrainOutcome(kept, model, flat_metrics(candidate_score), flat_metrics(incumbent_score),
-                          cutoff.date().isoformat(), window, new_days)
+    return RetrainOutcome(
+        kept,
+        model,
+        flat_metrics(candidate_score),
+        flat_metrics(incumbent_score),
+        cutoff.date().isoformat(),
+        window,
+        new_days,
+    )
 
 
 JobKind = Literal["train", "retrain"]
@@ -204,15 +243,24 @@ class TrainingJobs:
         with self._lock:
             return JobStatus(**asdict(self._status))
 
-    def start(self, kind: JobKind, work: Callable[[Progress], tuple[str | None, str, dict[str, Any] | None]]) -> JobStatus:
+    def start(
+        self, kind: JobKind, work: Callable[[Progress], tuple[str | None, str, dict[str, Any] | None]]
+    ) -> JobStatus:
         """Run ``work(progress) -> (version, message, result)`` in the background; 409 if one runs."""
         with self._lock:
             if self._status.state == "running":
                 raise TrainingInProgressError(
-                    f"a {self._status.kind} job started at {self._status.started_at:%Y-%m-%d %H:%M:%S}Z is still running; "
-                    "poll GET /train/status")
-            self._status = JobStatus(state="running", kind=kind, progress=0.0, message=f"{kind} started",
-                                     started_at=datetime.now(timezone.utc))
+                    f"a {self._status.kind} job started at {self._status.started_at:%Y-%m-%d %H:%M:%S}Z is still "
+                    "running; "
+                    "poll GET /train/status"
+                )
+            self._status = JobStatus(
+                state="running",
+                kind=kind,
+                progress=0.0,
+                message=f"{kind} started",
+                started_at=datetime.now(timezone.utc),
+            )
             self._thread = threading.Thread(target=self._run, args=(kind, work), name=f"forecast-{kind}", daemon=True)
             self._thread.start()
             return JobStatus(**asdict(self._status))

@@ -12,6 +12,7 @@ price's coefficient of variation is ≥ 3 %, ``e`` is in [−6, −0.05] and its
 otherwise the category default (−1.5, a typical grocery/retail own-price elasticity) is used.
 The answer always says which one was used and why.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -52,8 +53,12 @@ def estimate_elasticity(daily: pd.DataFrame, category: str | None = None) -> Ela
     price = rows["price_cents"].to_numpy(dtype=float)
     cv = float(price.std() / price.mean())
     if cv < MIN_PRICE_CV:
-        return Elasticity(fallback, "category_default",
-                          f"price barely varied (coefficient of variation {cv:.1%}, need {MIN_PRICE_CV:.0%})", n)
+        return Elasticity(
+            fallback,
+            "category_default",
+            f"price barely varied (coefficient of variation {cv:.1%}, need {MIN_PRICE_CV:.0%})",
+            n,
+        )
     weekday = pd.to_datetime(rows["date"]).dt.day_of_week.to_numpy()
     design = np.column_stack([np.ones(n), np.log(price), *[(weekday == d).astype(float) for d in range(1, 7)]])
     target = np.log(rows["units"].to_numpy(dtype=float))
@@ -67,8 +72,12 @@ def estimate_elasticity(daily: pd.DataFrame, category: str | None = None) -> Ela
     t_stat = value / stderr if stderr > 0 else -np.inf
     low, high = ELASTICITY_RANGE
     if not (low <= value <= high) or t_stat > MAX_T_STAT:
-        return Elasticity(fallback, "category_default",
-                          f"own-history estimate {value:.2f} (t={t_stat:.1f}) is implausible or not significant", n)
+        return Elasticity(
+            fallback,
+            "category_default",
+            f"own-history estimate {value:.2f} (t={t_stat:.1f}) is implausible or not significant",
+            n,
+        )
     return Elasticity(round(value, 3), "own_history", f"log-log fit over {n} days, t={t_stat:.1f}", n)
 
 
@@ -85,4 +94,4 @@ def scenario_units(baseline_units: float, multiplier: float, elasticity: float) 
     """Units at the new price under constant elasticity."""
     if multiplier <= 0:
         raise ValueError("the scenario price must stay above zero")
-    return baseline_units * multiplier ** elasticity
+    return baseline_units * multiplier**elasticity

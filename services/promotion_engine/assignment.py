@@ -5,6 +5,7 @@ Assignment is a hash, not a stored draw: SHA-256 of ``salt:customer_id`` read as
 with no coordination, and the arm cannot drift with traffic. Changing the salt reshuffles the
 group, so do it only between experiments.
 """
+
 from __future__ import annotations
 
 import hashlib

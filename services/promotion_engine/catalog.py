@@ -6,6 +6,7 @@ with every sale, so it is cached only ``stock_ttl_s`` (1 s by default — below 
 lag, so it adds nothing a reader could notice). Reading the whole stock table at once is cheaper
 than per-SKU queries on mongo-java-server, which scans for any non-``_id`` filter.
 """
+
 from __future__ import annotations
 
 import threading
@@ -72,8 +73,16 @@ class Catalog:
     def _load(self) -> tuple[dict[str, Product], dict[str, list[str]]]:
         products: dict[str, Product] = {}
         by_category: dict[str, list[str]] = defaultdict(list)
-        for doc in self._db[read_models.PRODUCTS].find({}, {"category": 1, "sub_category": 1, "price_cents": 1, "cost_cents": 1}):
-            product = Product(str(doc["_id"]), doc.get("category", ""), doc.get("sub_category", ""), int(doc.get("price_cents", 0)), int(doc.get("cost_cents", 0)))
+        for doc in self._db[read_models.PRODUCTS].find(
+            {}, {"category": 1, "sub_category": 1, "price_cents": 1, "cost_cents": 1}
+        ):
+            product = Product(
+                str(doc["_id"]),
+                doc.get("category", ""),
+                doc.get("sub_category", ""),
+                int(doc.get("price_cents", 0)),
+                int(doc.get("cost_cents", 0)),
+            )
             products[product.sku] = product
             by_category[product.category].append(product.sku)
         return products, dict(by_category)
@@ -94,7 +103,8 @@ class Catalog:
         self._cache.refresh_if_due()
 
     def skus_in(self, category: str, reload_on_miss: bool = True) -> list[str]:
-        """SKUs of a category; an unknown category reloads once unless ``reload_on_miss`` is false (the serving path)."""
+        """SKUs of a category; an unknown category reloads once unless ``reload_on_miss`` is false (the serving
+        path)."""
         skus = self._cache.get()[1].get(category)
         if skus is None and reload_on_miss:
             self._cache.invalidate()
@@ -126,7 +136,9 @@ class StockView:
     def _load(self) -> dict[str | None, dict[str, StockLevel]]:
         by_store: dict[str | None, dict[str, StockLevel]] = defaultdict(dict)
         totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for doc in self._db[read_models.STOCK].find({}, {"sku": 1, "store_id": 1, "on_hand": 1, "reorder_threshold": 1}):
+        for doc in self._db[read_models.STOCK].find(
+            {}, {"sku": 1, "store_id": 1, "on_hand": 1, "reorder_threshold": 1}
+        ):
             level = StockLevel(int(doc.get("on_hand", 0)), int(doc.get("reorder_threshold", 0)))
             by_store[doc["store_id"]][doc["sku"]] = level
             totals[doc["sku"]][0] += level.on_hand

@@ -8,6 +8,7 @@ clicks that reached the database some other way); the window drops duplicates by
 This is the one place in the engine that uses kafka-python directly: ``services/common/bus.py``
 has only group consumers that start at the earliest offset. (Candidate for an ``EventTail`` there.)
 """
+
 from __future__ import annotations
 
 import logging
@@ -31,7 +32,9 @@ PRUNE_EVERY_S = 30.0
 class ClickStreamTail:
     """A daemon thread feeding ``window`` from ``topic`` (and once from MongoDB) until ``stop()``."""
 
-    def __init__(self, bootstrap: str, topic: str, window: ClickWindow, db: Database | None, poll_ms: int = 500) -> None:
+    def __init__(
+        self, bootstrap: str, topic: str, window: ClickWindow, db: Database | None, poll_ms: int = 500
+    ) -> None:
         self._bootstrap = bootstrap
         self._topic = topic
         self._window = window
@@ -45,7 +48,7 @@ class ClickStreamTail:
         self.error: str | None = None
         self._thread = threading.Thread(target=self._run, name="click-stream-tail", daemon=True)
 
-    def start(self) -> "ClickStreamTail":
+    def start(self) -> ClickStreamTail:
         self._thread.start()
         return self
 
@@ -62,8 +65,13 @@ class ClickStreamTail:
         while not self._stop.is_set():
             consumer = None
             try:
-                consumer = KafkaConsumer(bootstrap_servers=self._bootstrap, group_id=None, enable_auto_commit=False,
-                                         client_id="shelfcast-promotion-clicks", request_timeout_ms=10_000)
+                consumer = KafkaConsumer(
+                    bootstrap_servers=self._bootstrap,
+                    group_id=None,
+                    enable_auto_commit=False,
+                    client_id="shelfcast-promotion-clicks",
+                    request_timeout_ms=10_000,
+                )
                 self._seek_to_window(consumer)
                 if not self.ready.is_set():
                     self._backfill()
@@ -102,7 +110,9 @@ class ClickStreamTail:
             return
         since = datetime.now(timezone.utc) - self._window.window
         try:
-            for doc in self._db[read_models.CLICKS].find({"occurred_at": {"$gte": since}}, {"customer_id": 1, "action": 1, "sku": 1, "occurred_at": 1}):
+            for doc in self._db[read_models.CLICKS].find(
+                {"occurred_at": {"$gte": since}}, {"customer_id": 1, "action": 1, "sku": 1, "occurred_at": 1}
+            ):
                 self._window.add(doc["customer_id"], click_record(doc))
         except PyMongoError as exc:
             log.warning("click window backfill from MongoDB failed (the stream still feeds it): %s", exc)
@@ -126,5 +136,7 @@ class ClickStreamTail:
             self.rejected += 1  # the data consumer dead-letters it; here it is just not context
             return
         if isinstance(event, Click):
-            self._window.add(event.customer_id, ClickRecord(event.occurred_at, event.action.value, event.sku, str(event.event_id)))
+            self._window.add(
+                event.customer_id, ClickRecord(event.occurred_at, event.action.value, event.sku, str(event.event_id))
+            )
             self.consumed += 1

@@ -15,10 +15,12 @@ also applies erasures another process handled (``privacy_audit``) to this one's 
 ``MODEL_POLL_S``. In a serving process (``freeze_heap``, set by ``app.app_from_environment``;
 not in tests or tools that share their process) the heap is settled after each large load
 (start, snapshot reload, scoring pass): ``gc.freeze`` moves what was just built out of the cyclic
-collector's reach, because full collections over the engine's few hundred thousand long-lived objects took 110-180 ms each
+collector's reach, because full collections over the engine's few hundred thousand long-lived objects took 110-180 ms
+each
 and ran every few seconds under load, stalling every request in flight. Frozen objects are still
 freed by reference counting when dropped; only reference cycles among them stay until exit.
 """
+
 from __future__ import annotations
 
 import gc
@@ -34,13 +36,13 @@ from pymongo.errors import PyMongoError
 from services.common import read_models
 from services.common.bus import EventProducer
 from services.common.data_subjects import pull_journal_entries, subject_hash
+from services.common.errors import NotFoundError
 from services.common.settings import Settings
 from services.common.store import connect, ensure_indexes
 from services.promotion_engine import metrics
 from services.promotion_engine.catalog import Catalog, StockView
 from services.promotion_engine.click_stream import ClickStreamTail
 from services.promotion_engine.config import PromotionConfig
-from services.common.errors import NotFoundError
 from services.promotion_engine.exposure_log import ExposureLog, day_floor
 from services.promotion_engine.features import ClickWindow, MongoRecentClicks, OrderHistory, RecentClicks
 from services.promotion_engine.promotions import PromotionStore
@@ -85,13 +87,24 @@ class Engine:
     _erasures_applied: set = field(default_factory=set)  # audit ids at ``_erasures_since`` already applied
 
     @classmethod
-    def start(cls, settings: Settings, config: PromotionConfig, producer: EventProducer | None = None, freeze_heap: bool = False) -> "Engine":
+    def start(
+        cls,
+        settings: Settings,
+        config: PromotionConfig,
+        producer: EventProducer | None = None,
+        freeze_heap: bool = False,
+    ) -> Engine:
         db = connect(settings.mongo_uri, settings.mongo_db)
         ensure_indexes(db)
         owns_producer = producer is None
         # exposures are sent asynchronously anyway: a 1 s linger (200 ms before) halved the broker's CPU a request
         # (~60 -> ~33 µs, interleaved probe runs) on the cores the event loop shares; a SIGKILL loses <= 1 s of them
-        producer = producer or EventProducer(settings.kafka_bootstrap, settings.topics, client_id="shelfcast-promotion-engine", linger_ms=EXPOSURE_LINGER_MS)
+        producer = producer or EventProducer(
+            settings.kafka_bootstrap,
+            settings.topics,
+            client_id="shelfcast-promotion-engine",
+            linger_ms=EXPOSURE_LINGER_MS,
+        )
         catalog = Catalog(db, config.catalog_ttl_s)
         write_behind = config.write_behind_s > 0
         promotions = PromotionStore(db, catalog, config.promotions_ttl_s, write_behind=write_behind)
@@ -101,9 +114,14 @@ class Engine:
         click_tail = None
         if config.click_source == "stream":
             window = ClickWindow(config.recent_clicks_minutes)
-            click_tail = ClickStreamTail(settings.kafka_bootstrap, settings.topics.for_event_type("click"), window, db).start()
+            click_tail = ClickStreamTail(
+                settings.kafka_bootstrap, settings.topics.for_event_type("click"), window, db
+            ).start()
             if not click_tail.ready.wait(CLICK_TAIL_READY_S):
-                log.warning("the click stream tail is not ready after %.0fs; serving without recent clicks until it is", CLICK_TAIL_READY_S)
+                log.warning(
+                    "the click stream tail is not ready after %.0fs; serving without recent clicks until it is",
+                    CLICK_TAIL_READY_S,
+                )
             clicks: RecentClicks = window
         else:
             clicks = MongoRecentClicks(db, config.recent_clicks_minutes)
@@ -112,15 +130,43 @@ class Engine:
             exposures.load_today(datetime.now(timezone.utc))
         registry = UpliftModels(db, settings.data_dir / "models" / "promotions")
         registry.refresh()
-        engine = cls(settings, config, db, producer, catalog, stock, promotions, history, clicks, click_tail, exposures, registry,
-                     Recommender(config, promotions, catalog, stock, history, clicks, exposures, registry,
-                                 ScoreCache(config.score_ttl_s) if config.score_ttl_s > 0 else None),
-                     Trainer(db, catalog, registry, config), owns_producer, freeze_heap=freeze_heap)
+        engine = cls(
+            settings,
+            config,
+            db,
+            producer,
+            catalog,
+            stock,
+            promotions,
+            history,
+            clicks,
+            click_tail,
+            exposures,
+            registry,
+            Recommender(
+                config,
+                promotions,
+                catalog,
+                stock,
+                history,
+                clicks,
+                exposures,
+                registry,
+                ScoreCache(config.score_ttl_s) if config.score_ttl_s > 0 else None,
+            ),
+            Trainer(db, catalog, registry, config),
+            owns_producer,
+            freeze_heap=freeze_heap,
+        )
         engine._set_qini_gauge()
-        engine._erasures_since -= timedelta(minutes=config.recent_clicks_minutes)  # the click tail re-read that much of the topic
+        engine._erasures_since -= timedelta(
+            minutes=config.recent_clicks_minutes
+        )  # the click tail re-read that much of the topic
         engine._forget_erased_elsewhere()
         engine._settle_heap()
-        engine._maintenance = threading.Thread(target=engine._maintain, name="promotion-engine-maintenance", daemon=True)
+        engine._maintenance = threading.Thread(
+            target=engine._maintain, name="promotion-engine-maintenance", daemon=True
+        )
         engine._maintenance.start()
         if config.score_ttl_s > 0:
             engine._scorer = threading.Thread(target=engine._score_ahead, name="promotion-engine-scorer", daemon=True)
@@ -150,9 +196,15 @@ class Engine:
                 model, universe = self.registry.active, self.recommender.universe()
                 current = (model.version if model else None, self.history.loaded_at)
                 changed = self.clicks.changed(datetime.now(timezone.utc))
-                if current != seen or universe is not seen_universe or time.monotonic() - last_scan >= SCORE_AHEAD_SCAN_S:
+                if (
+                    current != seen
+                    or universe is not seen_universe
+                    or time.monotonic() - last_scan >= SCORE_AHEAD_SCAN_S
+                ):
                     known = self.history.customer_ids()
-                    if self.recommender.precompute(known + sorted(set(self.clicks.customer_ids()) - set(known)), stop=self._stop):
+                    if self.recommender.precompute(
+                        known + sorted(set(self.clicks.customer_ids()) - set(known)), stop=self._stop
+                    ):
                         self._settle_heap()
                     seen, seen_universe, last_scan = current, universe, time.monotonic()
                 elif changed:  # a click in or out of the window: re-scored now, not on the customer's next request
@@ -196,31 +248,46 @@ class Engine:
                 log.warning("engine maintenance: MongoDB unavailable (%s); retrying", exc)
 
     def _settle_heap(self) -> None:
-        """``gc.freeze`` what is alive now (module docstring); process-wide, so only where this engine owns the process."""
+        """``gc.freeze`` what is alive now (module docstring); process-wide, so only where this engine owns the
+        process."""
         if self.freeze_heap:
             gc.freeze()
 
     def forget(self, customer_id: str) -> dict[str, int]:
         """Drop what this process holds in memory about an erased customer; what was dropped, by kind."""
         scores = self.recommender.scores
-        return {"order_summary": int(self.history.forget(customer_id)), "recent_clicks": self.clicks.forget(customer_id),
-                "cached_scores": int(scores.forget(customer_id)) if scores is not None else 0,
-                "serve_counters": self.exposures.forget(customer_id)}
+        return {
+            "order_summary": int(self.history.forget(customer_id)),
+            "recent_clicks": self.clicks.forget(customer_id),
+            "cached_scores": int(scores.forget(customer_id)) if scores is not None else 0,
+            "serve_counters": self.exposures.forget(customer_id),
+        }
 
     def _forget_erased_elsewhere(self) -> None:
         """Apply erasures audited since the last look (by any process) to this process's memory. The audit holds
         only the id's hash, so the ids held here are hashed and compared; counters this process wrote after
         the erasure are deleted again."""
-        found = list(self.db[read_models.PRIVACY_AUDIT].find({"action": "erase", "at": {"$gte": self._erasures_since}}, {"subject_sha256": 1, "at": 1}))
+        found = list(
+            self.db[read_models.PRIVACY_AUDIT].find(
+                {"action": "erase", "at": {"$gte": self._erasures_since}}, {"subject_sha256": 1, "at": 1}
+            )
+        )
         erased = [doc for doc in found if doc["_id"] not in self._erasures_applied]
         if not erased:
             return
         latest = max(doc["at"] for doc in found)
         self._erasures_since = latest.replace(tzinfo=timezone.utc)
-        self._erasures_applied = {doc["_id"] for doc in found if doc["at"] == latest}  # the next look starts at that instant again
+        self._erasures_applied = {
+            doc["_id"] for doc in found if doc["at"] == latest
+        }  # the next look starts at that instant again
         wanted = {doc["subject_sha256"] for doc in erased}
         scores = self.recommender.scores
-        held = {*self.history.customer_ids(), *self.clicks.customer_ids(), *self.exposures.customer_ids(), *(scores.customer_ids() if scores else ())}
+        held = {
+            *self.history.customer_ids(),
+            *self.clicks.customer_ids(),
+            *self.exposures.customer_ids(),
+            *(scores.customer_ids() if scores else ()),
+        }
         for customer_id in held:
             if subject_hash(customer_id) in wanted:
                 with self.exposures.writes_held():
@@ -241,7 +308,10 @@ class Engine:
             self.promotions.flush_charges()
             self.exposures.fold_all()
         except PyMongoError as exc:
-            log.error("write-behind: budget charges and frequency counts of this process could not be written at shutdown: %s", exc)
+            log.error(
+                "write-behind: this process's budget charges and frequency counts could not be written at shutdown: %s",
+                exc,
+            )
         if self.click_tail is not None:
             self.click_tail.stop()
         self.trainer.join(60)
@@ -251,4 +321,3 @@ class Engine:
             if self.owns_producer:
                 self.producer.close()
         self.db.client.close()
-

@@ -3,6 +3,7 @@
 The engine raises the shared ``services.common.errors`` (NotFoundError, ConflictError,
 InvalidFieldError) where they fit; what is its own is here.
 """
+
 from __future__ import annotations
 
 from services.common.errors import ConflictError

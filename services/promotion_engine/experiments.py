@@ -7,6 +7,7 @@ SKU of its category) with ``t0 <= occurred_at <= t0 + window``. Revenue, margin 
 over those promoted lines only (revenue is net of discount, as the data consumer stores it).
 Windows still open are counted as they stand; ``open_windows`` says how many.
 """
+
 from __future__ import annotations
 
 import math
@@ -49,7 +50,9 @@ class ExperimentResult:
     roi: float | None
 
 
-def difference_of_proportions(x_t: int, n_t: int, x_c: int, n_c: int, z: float = Z_95) -> tuple[float, float, float] | None:
+def difference_of_proportions(
+    x_t: int, n_t: int, x_c: int, n_c: int, z: float = Z_95
+) -> tuple[float, float, float] | None:
     """Lift and its CI, normal approximation (Wald, unpooled):
 
     p_t = x_t / n_t, p_c = x_c / n_c, lift = p_t - p_c,
@@ -83,7 +86,9 @@ class _Outcome:
     discount: int = 0
 
 
-def attribute(first: Mapping[str, tuple[datetime, str]], orders: Iterable[Mapping], skus: set[str], window: timedelta) -> dict[str, _Outcome]:
+def attribute(
+    first: Mapping[str, tuple[datetime, str]], orders: Iterable[Mapping], skus: set[str], window: timedelta
+) -> dict[str, _Outcome]:
     """Per exposed customer, the promoted lines they bought within the window after their first exposure."""
     outcomes: dict[str, _Outcome] = {}
     for order in orders:
@@ -96,7 +101,12 @@ def attribute(first: Mapping[str, tuple[datetime, str]], orders: Iterable[Mappin
         outcome = outcomes.setdefault(order["customer_id"], _Outcome())
         outcome.converted = True
         for line in lines:
-            revenue = int(line.get("revenue_cents", line.get("quantity", 0) * line.get("unit_price_cents", 0) - line.get("discount_cents", 0)))
+            revenue = int(
+                line.get(
+                    "revenue_cents",
+                    line.get("quantity", 0) * line.get("unit_price_cents", 0) - line.get("discount_cents", 0),
+                )
+            )
             outcome.revenue += revenue
             outcome.margin += revenue - int(line.get("cost_cents", 0))
             outcome.discount += int(line.get("discount_cents", 0))
@@ -106,12 +116,22 @@ def attribute(first: Mapping[str, tuple[datetime, str]], orders: Iterable[Mappin
 def _arm(first: Mapping[str, tuple[datetime, str]], outcomes: Mapping[str, _Outcome], arm: str) -> ArmStats:
     members = [c for c, (_, a) in first.items() if a == arm]
     results = [outcomes[c] for c in members if c in outcomes]
-    return ArmStats(len(members), sum(o.converted for o in results), sum(o.revenue for o in results),
-                    sum(o.margin for o in results), sum(o.discount for o in results))
+    return ArmStats(
+        len(members),
+        sum(o.converted for o in results),
+        sum(o.revenue for o in results),
+        sum(o.margin for o in results),
+        sum(o.discount for o in results),
+    )
 
 
-def summarize(promotion_id: str, first: Mapping[str, tuple[datetime, str]], outcomes: Mapping[str, _Outcome], window_days: int,
-              now: datetime) -> ExperimentResult:
+def summarize(
+    promotion_id: str,
+    first: Mapping[str, tuple[datetime, str]],
+    outcomes: Mapping[str, _Outcome],
+    window_days: int,
+    now: datetime,
+) -> ExperimentResult:
     """The numbers of ``ExperimentResult`` from first exposures and attributed outcomes.
 
     incremental margin = n_t * (margin_t / n_t - margin_c / n_c): what the treated arm earned
@@ -131,18 +151,35 @@ def summarize(promotion_id: str, first: Mapping[str, tuple[datetime, str]], outc
             relative_ci = (lo / control.conversion, hi / control.conversion)
         incremental = round(treatment.n * (treatment.margin_cents / treatment.n - control.margin_cents / control.n))
         roi = incremental / treatment.discount_cents if treatment.discount_cents else None
-    return ExperimentResult(promotion_id, window_days, open_windows, treatment, control, lift, lift_ci, relative, relative_ci, incremental, roi)
+    return ExperimentResult(
+        promotion_id,
+        window_days,
+        open_windows,
+        treatment,
+        control,
+        lift,
+        lift_ci,
+        relative,
+        relative_ci,
+        incremental,
+        roi,
+    )
 
 
-def measure_experiment(db: Database, promotion_id: str, skus: set[str], window_days: int, now: datetime) -> ExperimentResult:
+def measure_experiment(
+    db: Database, promotion_id: str, skus: set[str], window_days: int, now: datetime
+) -> ExperimentResult:
     """Read the promotion's exposures and the exposed customers' orders, and summarize."""
-    first = first_exposures(db[read_models.EXPOSURES].find({"promotion_id": promotion_id}, {"customer_id": 1, "arm": 1, "occurred_at": 1}))
+    first = first_exposures(
+        db[read_models.EXPOSURES].find({"promotion_id": promotion_id}, {"customer_id": 1, "arm": 1, "occurred_at": 1})
+    )
     outcomes: dict[str, _Outcome] = {}
     if first:
         window = timedelta(days=window_days)
         starts = [at for at, _ in first.values()]
         orders = db[read_models.ORDERS].find(
             {"customer_id": {"$in": list(first)}, "occurred_at": {"$gte": min(starts), "$lte": max(starts) + window}},
-            {"customer_id": 1, "occurred_at": 1, "lines": 1})
+            {"customer_id": 1, "occurred_at": 1, "lines": 1},
+        )
         outcomes = attribute(first, orders, skus, window)
     return summarize(promotion_id, first, outcomes, window_days, now)

@@ -35,8 +35,10 @@
   reads them) until the day ends; one killed mid-fold may count that part twice (stricter, never
   looser). Write-through (``SHELFCAST_PROMOTION_WRITE_BEHIND_S=0``) is exact across processes.
 """
+
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -47,8 +49,8 @@ from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
 from pymongo import ReturnDocument, UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError
 from pymongo.database import Database
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.common import read_models
 from services.common.bus import EventProducer
@@ -57,8 +59,12 @@ from services.promotion_engine import metrics
 
 log = logging.getLogger(__name__)
 
-JOURNAL_LOOKBACK_S = 10.0  # others' journal documents are listed this far back (slow inserts, small clock skew); none is folded sooner
-FOLD_AFTER_S = 30.0  # own journal documents are folded into the day documents once the oldest is this old (a customer served often: one upsert)
+JOURNAL_LOOKBACK_S = (
+    10.0  # others' journal documents are listed this far back (slow inserts, small clock skew); none is folded sooner
+)
+# own journal documents are folded into the day documents once the oldest is this old (a customer served often: one
+# upsert)
+FOLD_AFTER_S = 30.0
 FOLD_CHUNK = 200  # day-document upserts per flush while folding: the store's work spread, not one burst
 
 
@@ -96,15 +102,25 @@ class ExposureLog:
         self._known: dict[str, int] = {}  # counter id -> serves this process knows of today (a lower bound)
         self._lock = threading.Lock()
         self.write_behind = write_behind
-        self._ids = random.Random()  # seeded from os.urandom once: uuid4() reads os.urandom per id, measured 0.1-0.4 ms a call here
-        self._unsaved: dict[str, tuple[str, str, str, int]] = {}  # write-behind: counter id -> (customer, promotion, day, increments)
+        self._ids = (
+            random.Random()
+        )  # seeded from os.urandom once: uuid4() reads os.urandom per id, measured 0.1-0.4 ms a call here
+        self._unsaved: dict[
+            str, tuple[str, str, str, int]
+        ] = {}  # write-behind: counter id -> (customer, promotion, day, increments)
         self._flush_lock = threading.RLock()  # reentrant: ``writes_held`` wraps a flush
         self._writer = f"{os.uname().nodename}:{os.getpid()}:{self._ids.getrandbits(32):08x}"
         self._seq = 0
-        self._unwritten: tuple[dict, dict[str, tuple[str, str, str, int]]] | None = None  # a journal document whose insert failed
+        self._unwritten: tuple[dict, dict[str, tuple[str, str, str, int]]] | None = (
+            None  # a journal document whose insert failed
+        )
         # (and its serves): retried as is, same _id, so never counted twice
-        self._unfolded: list[tuple[str, datetime, dict[str, tuple[str, str, str, int]]]] = []  # own journal: (_id, at, serves)
-        self._folding: tuple[list[str], list[tuple[str, str, dict[str, int]]]] | None = None  # journal ids, upserts left
+        self._unfolded: list[
+            tuple[str, datetime, dict[str, tuple[str, str, str, int]]]
+        ] = []  # own journal: (_id, at, serves)
+        self._folding: tuple[list[str], list[tuple[str, str, dict[str, int]]]] | None = (
+            None  # journal ids, upserts left
+        )
         self._seen: dict[str, datetime] = {}  # journal documents counted (own and others'), until out of the lookback
 
     def _known_today(self, now: datetime) -> dict[str, int]:
@@ -152,8 +168,12 @@ class ExposureLog:
             return set()
         doc_id = day_document_id(customer_id, day)
         doc = self._counters.find_one_and_update(
-            {"_id": doc_id}, {"$inc": {_field(pid): 1 for pid, _ in caps}, "$setOnInsert": {"customer_id": customer_id, "day": day}},
-            projection={"counts": 1}, upsert=True, return_document=ReturnDocument.AFTER)
+            {"_id": doc_id},
+            {"$inc": {_field(pid): 1 for pid, _ in caps}, "$setOnInsert": {"customer_id": customer_id, "day": day}},
+            projection={"counts": 1},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
         counts = _counts(doc)
         over = {pid: cap for pid, cap in caps if counts[pid] > cap}
         if over:
@@ -163,7 +183,9 @@ class ExposureLog:
                 known[counter_id(customer_id, pid, day)] = min(counts[pid], cap)
         return {pid for pid, _ in caps if pid not in over}
 
-    def _claim_in_memory(self, customer_id: str, caps: Sequence[tuple[str, int]], known: dict[str, int], day: str) -> set[str]:
+    def _claim_in_memory(
+        self, customer_id: str, caps: Sequence[tuple[str, int]], known: dict[str, int], day: str
+    ) -> set[str]:
         claimed: set[str] = set()
         with self._lock:
             for pid, cap in caps:
@@ -210,14 +232,16 @@ class ExposureLog:
             if not batch:
                 return 0
             self._seq += 1
-            doc = {"_id": f"{self._writer}|{self._seq:010d}", "writer": self._writer, "at": datetime.now(timezone.utc),
-                   "serves": [{"customer_id": c, "promotion_id": p, "day": d, "n": n} for c, p, d, n in batch.values()]}
+            doc = {
+                "_id": f"{self._writer}|{self._seq:010d}",
+                "writer": self._writer,
+                "at": datetime.now(timezone.utc),
+                "serves": [{"customer_id": c, "promotion_id": p, "day": d, "n": n} for c, p, d, n in batch.values()],
+            }
             self._unwritten = (doc, batch)
         doc, batch = self._unwritten
-        try:
+        with contextlib.suppress(DuplicateKeyError):  # an earlier attempt did write it
             self._journal.insert_one(doc)
-        except DuplicateKeyError:
-            pass  # an earlier attempt did write it
         self._unwritten = None
         with self._lock:
             self._seen[doc["_id"]] = doc["at"]
@@ -257,10 +281,16 @@ class ExposureLog:
         now = datetime.now(timezone.utc)
         if self._folding is None:
             with self._lock:
-                if not self._unfolded or (not everything and now - self._unfolded[0][1] < timedelta(seconds=FOLD_AFTER_S)):
+                if not self._unfolded or (
+                    not everything and now - self._unfolded[0][1] < timedelta(seconds=FOLD_AFTER_S)
+                ):
                     return
-                ready = [item for item in self._unfolded if everything or now - item[1] >= timedelta(seconds=JOURNAL_LOOKBACK_S)]
-                self._unfolded = self._unfolded[len(ready):]
+                ready = [
+                    item
+                    for item in self._unfolded
+                    if everything or now - item[1] >= timedelta(seconds=JOURNAL_LOOKBACK_S)
+                ]
+                self._unfolded = self._unfolded[len(ready) :]
                 days: dict[tuple[str, str], dict[str, int]] = {}
                 for _, _, serves in ready:
                     for customer_id, pid, day, n in serves.values():
@@ -272,15 +302,28 @@ class ExposureLog:
             with self._lock:  # ``forget`` filters the list meanwhile
                 chunk, upserts[:] = upserts[-FOLD_CHUNK:], upserts[:-FOLD_CHUNK]
             try:
-                self._counters.bulk_write([UpdateOne({"_id": day_document_id(c, d)}, {"$inc": increments, "$setOnInsert": {"customer_id": c, "day": d}},
-                                                     upsert=True) for c, d, increments in chunk], ordered=False)
+                self._counters.bulk_write(
+                    [
+                        UpdateOne(
+                            {"_id": day_document_id(c, d)},
+                            {"$inc": increments, "$setOnInsert": {"customer_id": c, "day": d}},
+                            upsert=True,
+                        )
+                        for c, d, increments in chunk
+                    ],
+                    ordered=False,
+                )
             except BulkWriteError as exc:
                 failed = {error["index"] for error in exc.details.get("writeErrors", [])}
-                with self._lock:  # the rest of the unordered bulk was applied; the failed ones are retried at the next flush
+                with (
+                    self._lock
+                ):  # the rest of the unordered bulk was applied; the failed ones are retried at the next flush
                     upserts.extend(upsert for i, upsert in enumerate(chunk) if i in failed)
                 raise
             except Exception:
-                with self._lock:  # retried at the next flush (if part was applied before the connection broke, it counts twice)
+                with (
+                    self._lock
+                ):  # retried at the next flush (if part was applied before the connection broke, it counts twice)
                     upserts.extend(chunk)
                 raise
             if upserts and not everything:
@@ -334,11 +377,17 @@ class ExposureLog:
         self._journal.delete_many({"at": {"$lt": day}})
         return self._counters.delete_many({"day": {"$lt": utc_day(day)}}).deleted_count
 
-    def publish(self, customer_id: str, promotion_id: str, arm: str, sku: str | None, channel: str, now: datetime) -> None:
+    def publish(
+        self, customer_id: str, promotion_id: str, arm: str, sku: str | None, channel: str, now: datetime
+    ) -> None:
         """Send the exposure event without waiting for the broker; a failed delivery is counted and logged."""
-        value = exposure_to_bytes(UUID(int=self._ids.getrandbits(128), version=4), now, channel, customer_id, promotion_id, arm, sku)
+        value = exposure_to_bytes(
+            UUID(int=self._ids.getrandbits(128), version=4), now, channel, customer_id, promotion_id, arm, sku
+        )
         topic = self._producer.topics.for_event_type("exposure")
-        future = self._producer.publish_raw(topic, value, key=customer_id.encode())  # keyed by customer, as ``bus.partition_key`` does
+        future = self._producer.publish_raw(
+            topic, value, key=customer_id.encode()
+        )  # keyed by customer, as ``bus.partition_key`` does
         future.add_errback(_delivery_failed, promotion_id)
 
     def flush(self, timeout_s: float = 10.0) -> None:

@@ -16,6 +16,7 @@ up to each exposure, so no row sees its own future). Where the data lives and ho
   91 ms p90). ``MongoRecentClicks`` is the per-request query alternative for a real MongoDB, where
   the ``customer_id`` index makes it cheap.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -39,7 +40,14 @@ from services.promotion_engine.catalog import Catalog, Product
 
 log = logging.getLogger(__name__)
 
-ORDER_PROJECTION = {"customer_id": 1, "occurred_at": 1, "revenue_cents": 1, "discount_cents": 1, "promotion_id": 1, "lines": 1}
+ORDER_PROJECTION = {
+    "customer_id": 1,
+    "occurred_at": 1,
+    "revenue_cents": 1,
+    "discount_cents": 1,
+    "promotion_id": 1,
+    "lines": 1,
+}
 HISTORY_PROJECTION = ORDER_PROJECTION | {"_id": 1, "ingested_at": 1}
 # Orders age out of the lookback only at a full rebuild, so between two a summary may count orders up to this
 # much older than ``history_days`` (6 h over the 365-day default: 0.07 % more); orders stored without
@@ -77,15 +85,20 @@ class CustomerHistory:
         for line in order.get("lines", ()):
             product = products.get(line.get("sku", ""))
             if product is not None:
-                self.category_spend[product.category] = self.category_spend.get(product.category, 0) + int(line.get("revenue_cents", 0))
+                self.category_spend[product.category] = self.category_spend.get(product.category, 0) + int(
+                    line.get("revenue_cents", 0)
+                )
 
     def copy(self) -> CustomerHistory:
-        """A copy to add orders to: a published summary is compared by value (score cache) and never changes in place."""
+        """A copy to add orders to: a published summary is compared by value (score cache) and never changes in
+        place."""
         return replace(self, category_spend=dict(self.category_spend))
 
     def recency_days(self, now: datetime) -> float:
         """Days since the last order; NaN when there is none (XGBoost reads NaN as missing)."""
-        return math.nan if self.last_order_at is None else max((now - self.last_order_at).total_seconds() / 86400.0, 0.0)
+        return (
+            math.nan if self.last_order_at is None else max((now - self.last_order_at).total_seconds() / 86400.0, 0.0)
+        )
 
     def affinity(self, category: str | None) -> float:
         """Share of the customer's spend that went to ``category`` (0 when unknown)."""
@@ -127,7 +140,9 @@ class OrderHistory:
         self._units: defaultdict[str, int] = defaultdict(int)  # units sold per SKU: what popularity is computed from
         self._rebuilt_at: datetime | None = None  # ``now`` of the last full rebuild
         self._watermark = EPOCH  # the latest ``ingested_at`` read
-        self._recent: dict[object, datetime] = {}  # ``_id`` -> ``ingested_at`` of the orders read within INGEST_OVERLAP of the watermark
+        self._recent: dict[
+            object, datetime
+        ] = {}  # ``_id`` -> ``ingested_at`` of the orders read within INGEST_OVERLAP of the watermark
 
     def refresh(self, now: datetime | None = None) -> None:
         """Bring the snapshot up to date and swap it in whole (readers never see half of it); ``loaded_at``
@@ -139,18 +154,30 @@ class OrderHistory:
         products = self._catalog.products
         applied = self._rebuild(now, products, began) if full else self._catch_up(now, products)
         self.load_seconds = time.perf_counter() - started
-        log.info("order history: %s applied %d orders in %.3fs (%d customers from the last %d days)",
-                 "full rebuild" if full else "incremental refresh", applied, self.load_seconds, len(self._customers), self._lookback.days)
+        log.info(
+            "order history: %s applied %d orders in %.3fs (%d customers from the last %d days)",
+            "full rebuild" if full else "incremental refresh",
+            applied,
+            self.load_seconds,
+            len(self._customers),
+            self._lookback.days,
+        )
 
     def _rebuild(self, now: datetime, products: Mapping[str, Product], began: float) -> int:
-        """Summarize every order of the lookback afresh: where orders age out, and orders without ``ingested_at`` come in."""
-        latest = self._db[read_models.ORDERS].find_one({"ingested_at": {"$exists": True}}, {"ingested_at": 1}, sort=[("ingested_at", DESCENDING)])
+        """Summarize every order of the lookback afresh: where orders age out, and orders without ``ingested_at`` come
+        in.
+        """
+        latest = self._db[read_models.ORDERS].find_one(
+            {"ingested_at": {"$exists": True}}, {"ingested_at": 1}, sort=[("ingested_at", DESCENDING)]
+        )
         self._watermark = latest["ingested_at"] if latest else EPOCH  # so the scan keeps only the ``_id``s near it
         self._recent = {}
         self._units = defaultdict(int)
         customers: dict[str, CustomerHistory] = defaultdict(CustomerHistory)
         applied = 0
-        for order in self._db[read_models.ORDERS].find({"occurred_at": {"$gte": now - self._lookback}}, HISTORY_PROJECTION):
+        for order in self._db[read_models.ORDERS].find(
+            {"occurred_at": {"$gte": now - self._lookback}}, HISTORY_PROJECTION
+        ):
             self._mark_read(order)
             customers[order["customer_id"]].add(order, products)
             self._count_units(order)
@@ -172,7 +199,9 @@ class OrderHistory:
         oldest = now - self._lookback
         changed: dict[str, CustomerHistory] = {}
         applied = 0
-        for order in self._db[read_models.ORDERS].find({"ingested_at": {"$gt": self._watermark - INGEST_OVERLAP}}, HISTORY_PROJECTION):
+        for order in self._db[read_models.ORDERS].find(
+            {"ingested_at": {"$gt": self._watermark - INGEST_OVERLAP}}, HISTORY_PROJECTION
+        ):
             if not self._mark_read(order) or order["occurred_at"] < oldest:
                 continue
             customer_id = order["customer_id"]
@@ -195,7 +224,8 @@ class OrderHistory:
         return applied
 
     def _mark_read(self, order: Mapping) -> bool:
-        """Whether ``order`` is read for the first time; keeps its ``_id`` while within INGEST_OVERLAP of the watermark."""
+        """Whether ``order`` is read for the first time; keeps its ``_id`` while within INGEST_OVERLAP of the
+        watermark."""
         order_id, at = order["_id"], order.get("ingested_at")
         if order_id in self._recent:
             return False
@@ -221,7 +251,8 @@ class OrderHistory:
         return self._customers.get(customer_id)
 
     def forget(self, customer_id: str) -> bool:
-        """Drop an erased customer's summary, also from a refresh already reading (call after the orders are anonymized).
+        """Drop an erased customer's summary, also from a refresh already reading (call after the orders are
+        anonymized).
 
         The next refresh is a full rebuild: the anonymized orders kept their ``ingested_at``, so only a full
         scan files them under their tombstone, and only a scan begun after the erasure lets it be forgotten."""
@@ -341,7 +372,9 @@ class ClickWindow:
             changed, self._touched = self._touched, set()
             while self._expiries and self._expiries[0][0] < now:
                 changed.add(heapq.heappop(self._expiries)[1])
-            return {customer_id for customer_id in changed if customer_id in self._clicks or customer_id not in self._erased}
+            return {
+                customer_id for customer_id in changed if customer_id in self._clicks or customer_id not in self._erased
+            }
 
     def activity(self, customer_id: str, now: datetime) -> RecentActivity:
         cutoff = now - self.window
@@ -363,7 +396,8 @@ class ClickWindow:
                     del self._clicks[customer_id]
             self._seen = {event_id: at for event_id, at in self._seen.items() if at >= cutoff}
             self._erased = {customer_id: at for customer_id, at in self._erased.items() if at >= cutoff}
-            # what ``changed`` would report stays bounded when nobody asks (no scorer: SHELFCAST_PROMOTION_SCORE_TTL_S=0)
+            # what ``changed`` would report stays bounded when nobody asks (no scorer:
+            # SHELFCAST_PROMOTION_SCORE_TTL_S=0)
             while self._expiries and self._expiries[0][0] < cutoff:  # left the window over a window ago
                 heapq.heappop(self._expiries)
             self._touched &= self._clicks.keys()
@@ -388,7 +422,12 @@ class ClickWindow:
 def click_record(doc: Mapping) -> ClickRecord:
     """A stored click document (or an event dumped to a dict) as a ``ClickRecord``."""
     action = doc["action"]
-    return ClickRecord(doc["occurred_at"], getattr(action, "value", action), doc.get("sku"), str(doc.get("_id") or doc.get("event_id") or ""))
+    return ClickRecord(
+        doc["occurred_at"],
+        getattr(action, "value", action),
+        doc.get("sku"),
+        str(doc.get("_id") or doc.get("event_id") or ""),
+    )
 
 
 class MongoRecentClicks:
@@ -399,8 +438,10 @@ class MongoRecentClicks:
         self.window = timedelta(minutes=minutes)
 
     def activity(self, customer_id: str, now: datetime) -> RecentActivity:
-        docs = self._collection.find({"customer_id": customer_id, "occurred_at": {"$gte": now - self.window}},
-                                     {"action": 1, "sku": 1, "occurred_at": 1})
+        docs = self._collection.find(
+            {"customer_id": customer_id, "occurred_at": {"$gte": now - self.window}},
+            {"action": 1, "sku": 1, "occurred_at": 1},
+        )
         return summarize_clicks(click_record(doc) for doc in docs)
 
     def forget(self, customer_id: str) -> int:
@@ -419,16 +460,31 @@ class MongoRecentClicks:
 # --- the feature table the uplift model reads --------------------------------------------------------
 
 CUSTOMER_COLUMNS = ("recency_days", "frequency", "monetary_cents", "avg_order_cents", "deal_share", "recent_clicks")
-CANDIDATE_COLUMNS = ("category_affinity", "viewed_sku", "sku_in_cart", "discount_frac", "is_bogo", "is_amount_off",
-                     "is_category_scope", "price_cents", "margin_rate")
+CANDIDATE_COLUMNS = (
+    "category_affinity",
+    "viewed_sku",
+    "sku_in_cart",
+    "discount_frac",
+    "is_bogo",
+    "is_amount_off",
+    "is_category_scope",
+    "price_cents",
+    "margin_rate",
+)
 FEATURE_COLUMNS: tuple[str, ...] = CUSTOMER_COLUMNS + CANDIDATE_COLUMNS
 
 
 def customer_vector(history: CustomerHistory | None, activity: RecentActivity, now: datetime) -> list[float]:
     """The customer half of a feature row (``CUSTOMER_COLUMNS``)."""
     h = history or CustomerHistory()
-    return [h.recency_days(now), float(h.orders), float(h.monetary_cents), h.monetary_cents / h.orders if h.orders else 0.0,
-            h.deal_share, float(activity.clicks)]
+    return [
+        h.recency_days(now),
+        float(h.orders),
+        float(h.monetary_cents),
+        h.monetary_cents / h.orders if h.orders else 0.0,
+        h.deal_share,
+        float(activity.clicks),
+    ]
 
 
 @dataclass(frozen=True)
@@ -449,21 +505,39 @@ def candidate_vector(facts: CandidateFacts, history: CustomerHistory | None, act
     price = facts.price_cents
     margin_rate = (price - facts.cost_cents) / price if price and not math.isnan(price) and price > 0 else math.nan
     kind = facts.promotion_type
-    return [h.affinity(facts.category), float(facts.sku in activity.viewed), float(facts.sku in activity.in_cart), facts.discount_frac,
-            math.nan if kind is None else float(kind == "bogo"), math.nan if kind is None else float(kind == "amount_off"),
-            float(facts.category_scope), price, margin_rate]
+    return [
+        h.affinity(facts.category),
+        float(facts.sku in activity.viewed),
+        float(facts.sku in activity.in_cart),
+        facts.discount_frac,
+        math.nan if kind is None else float(kind == "bogo"),
+        math.nan if kind is None else float(kind == "amount_off"),
+        float(facts.category_scope),
+        price,
+        margin_rate,
+    ]
 
 
-def feature_matrix(customer: Sequence[float], candidates: Sequence[CandidateFacts], history: CustomerHistory | None,
-                   activity: RecentActivity) -> np.ndarray:
+def feature_matrix(
+    customer: Sequence[float],
+    candidates: Sequence[CandidateFacts],
+    history: CustomerHistory | None,
+    activity: RecentActivity,
+) -> np.ndarray:
     """One row per candidate: the customer's columns repeated, then each candidate's."""
     rows = [list(customer) + candidate_vector(c, history, activity) for c in candidates]
     return np.asarray(rows, dtype=np.float64).reshape(len(candidates), len(FEATURE_COLUMNS))
 
 
-def history_before(orders: Sequence[Mapping], times: Sequence[datetime], at: datetime, lookback: timedelta,
-                   products: Mapping[str, Product]) -> CustomerHistory:
-    """History from ``orders`` (sorted by time, ``times`` their timestamps) in ``[at - lookback, at)``: training rows."""
+def history_before(
+    orders: Sequence[Mapping],
+    times: Sequence[datetime],
+    at: datetime,
+    lookback: timedelta,
+    products: Mapping[str, Product],
+) -> CustomerHistory:
+    """History from ``orders`` (sorted by time, ``times`` their timestamps) in ``[at - lookback, at)``: training
+    rows."""
     lo = bisect.bisect_left(times, at - lookback)
     hi = bisect.bisect_left(times, at)
     return summarize_orders(orders[lo:hi], products)

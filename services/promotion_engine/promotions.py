@@ -12,7 +12,8 @@ two ways:
 - **write-behind** (``write_behind=True``, the serving default): the charge is checked against and
   taken from this process's own view of the remaining budget, in memory; ``flush_charges`` (the
   engine calls it every ``write_behind_s`` and on shutdown) applies the accumulated charges with
-  one unordered bulk of ``$inc`` (one per promotion, one round trip) and re-reads every promotion's remaining budget. One process never
+  one unordered bulk of ``$inc`` (one per promotion, one round trip) and re-reads every promotion's remaining budget.
+  One process never
   spends past the budget. Several processes sharing a budget can overspend it by at most what the
   *other* processes serve during one flush interval after it runs out (each sees the others'
   spend only at its next flush). Charges not yet flushed are lost if the process is killed
@@ -22,12 +23,13 @@ two ways:
 Deleting retires a promotion (``deleted_at``): it is no longer listed or served, while its
 exposures and experiment stay readable.
 """
+
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import statistics
 import threading
-import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -36,13 +38,25 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.common import read_models
-from services.promotion_engine.catalog import Catalog, TTLValue
 from services.common.errors import ConflictError, InvalidFieldError, NotFoundError
+from services.promotion_engine.catalog import Catalog, TTLValue
 from services.promotion_engine.schemas import PromotionIn
 
 BOGO_PCT = 50.0
-_EDITABLE = ("name", "type", "discount_pct", "discount_cents", "sku", "category", "channels", "starts_at", "ends_at",
-             "budget_cents", "max_per_customer_per_day", "stock_cover_threshold")
+_EDITABLE = (
+    "name",
+    "type",
+    "discount_pct",
+    "discount_cents",
+    "sku",
+    "category",
+    "channels",
+    "starts_at",
+    "ends_at",
+    "budget_cents",
+    "max_per_customer_per_day",
+    "stock_cover_threshold",
+)
 
 
 @dataclass(frozen=True)
@@ -67,18 +81,29 @@ class Promotion:
     deleted_at: datetime | None = None
 
     @classmethod
-    def from_doc(cls, doc: dict) -> "Promotion":
+    def from_doc(cls, doc: dict) -> Promotion:
         """The dates in ``datetime.timezone.utc``: pymongo's own UTC tzinfo is Python code, and comparing against it
         (``is_active``, every promotion on every request) cost ten times as much."""
         channels = doc.get("channels")
         return cls(
-            promotion_id=doc["_id"], name=doc["name"], type=doc["type"], discount_pct=doc.get("discount_pct"),
-            discount_cents=doc.get("discount_cents"), sku=doc.get("sku"), category=doc.get("category"),
-            channels=tuple(channels) if channels else None, starts_at=doc["starts_at"].astimezone(timezone.utc),
+            promotion_id=doc["_id"],
+            name=doc["name"],
+            type=doc["type"],
+            discount_pct=doc.get("discount_pct"),
+            discount_cents=doc.get("discount_cents"),
+            sku=doc.get("sku"),
+            category=doc.get("category"),
+            channels=tuple(channels) if channels else None,
+            starts_at=doc["starts_at"].astimezone(timezone.utc),
             ends_at=doc["ends_at"].astimezone(timezone.utc),
-            budget_cents=int(doc["budget_cents"]), spent_cents=int(doc.get("spent_cents", 0)), remaining_cents=int(doc.get("remaining_cents", 0)),
-            max_per_customer_per_day=int(doc.get("max_per_customer_per_day", 1)), stock_cover_threshold=float(doc.get("stock_cover_threshold", 1.0)),
-            created_at=doc["created_at"], updated_at=doc["updated_at"], deleted_at=doc.get("deleted_at"),
+            budget_cents=int(doc["budget_cents"]),
+            spent_cents=int(doc.get("spent_cents", 0)),
+            remaining_cents=int(doc.get("remaining_cents", 0)),
+            max_per_customer_per_day=int(doc.get("max_per_customer_per_day", 1)),
+            stock_cover_threshold=float(doc.get("stock_cover_threshold", 1.0)),
+            created_at=doc["created_at"],
+            updated_at=doc["updated_at"],
+            deleted_at=doc.get("deleted_at"),
         )
 
     def is_active(self, now: datetime) -> bool:
@@ -116,7 +141,9 @@ class PromotionStore:
         self._live = TTLValue(self._load_current, ttl_s)
         self._lock = threading.Lock()
         self.write_behind = write_behind
-        self._left: dict[str, int] = {}  # write-behind: remaining budget as this process sees it (database minus unflushed)
+        self._left: dict[
+            str, int
+        ] = {}  # write-behind: remaining budget as this process sees it (database minus unflushed)
         self._pending: dict[str, int] = {}  # write-behind: charges not yet sent to the database
         self._in_flight: dict[str, int] = {}  # write-behind: charges being sent right now
         self._flush_lock = threading.Lock()
@@ -129,10 +156,19 @@ class PromotionStore:
             product = self._catalog.product(spec.sku)
             if product is None:
                 raise InvalidFieldError("sku", f"unknown SKU '{spec.sku}' (not in the products catalog)")
-            if spec.type == "amount_off" and spec.discount_cents is not None and spec.discount_cents >= product.price_cents:
-                raise InvalidFieldError("discount_cents", f"{spec.discount_cents} is not below the price of {spec.sku} ({product.price_cents})")
+            if (
+                spec.type == "amount_off"
+                and spec.discount_cents is not None
+                and spec.discount_cents >= product.price_cents
+            ):
+                raise InvalidFieldError(
+                    "discount_cents",
+                    f"{spec.discount_cents} is not below the price of {spec.sku} ({product.price_cents})",
+                )
         if spec.category is not None and not self._catalog.skus_in(spec.category):
-            raise InvalidFieldError("category", f"unknown category '{spec.category}' (no product in the catalog has it)")
+            raise InvalidFieldError(
+                "category", f"unknown category '{spec.category}' (no product in the catalog has it)"
+            )
 
     def reference_price(self, promotion: Promotion) -> int | None:
         """The SKU's price, or the median price of the category: what a derived discount percent is relative to."""
@@ -140,7 +176,11 @@ class PromotionStore:
             product = self._catalog.product(promotion.sku)
             return product.price_cents if product else None
         products = self._catalog.products
-        prices = [products[s].price_cents for s in self._catalog.skus_in(promotion.category or "", reload_on_miss=False) if s in products]
+        prices = [
+            products[s].price_cents
+            for s in self._catalog.skus_in(promotion.category or "", reload_on_miss=False)
+            if s in products
+        ]
         return int(statistics.median(prices)) if prices else None
 
     # --- CRUD -----------------------------------------------------------------------------------
@@ -149,12 +189,21 @@ class PromotionStore:
         self.validate(spec)
         now = now or datetime.now(timezone.utc)
         promotion_id = spec.promotion_id or f"P-{secrets.token_hex(6)}"
-        doc = {"_id": promotion_id, **self._fields(spec), "spent_cents": 0, "remaining_cents": spec.budget_cents,
-               "created_at": now, "updated_at": now, "deleted_at": None}
+        doc = {
+            "_id": promotion_id,
+            **self._fields(spec),
+            "spent_cents": 0,
+            "remaining_cents": spec.budget_cents,
+            "created_at": now,
+            "updated_at": now,
+            "deleted_at": None,
+        }
         try:
             self._collection.insert_one(doc)
         except DuplicateKeyError:
-            raise ConflictError(f"promotion '{promotion_id}' already exists (ids of deleted promotions are not reused)") from None
+            raise ConflictError(
+                f"promotion '{promotion_id}' already exists (ids of deleted promotions are not reused)"
+            ) from None
         with self._lock:
             self._left[promotion_id] = spec.budget_cents
         self._live.invalidate()
@@ -180,30 +229,47 @@ class PromotionStore:
             unflushed = self._pending.get(promotion.promotion_id, 0) + self._in_flight.get(promotion.promotion_id, 0)
         if not unflushed:
             return promotion
-        return dataclasses.replace(promotion, spent_cents=promotion.spent_cents + unflushed, remaining_cents=promotion.remaining_cents - unflushed)
+        return dataclasses.replace(
+            promotion,
+            spent_cents=promotion.spent_cents + unflushed,
+            remaining_cents=promotion.remaining_cents - unflushed,
+        )
 
-    def replace(self, promotion_id: str, spec: PromotionIn, now: datetime | None = None, attempts: int = 5) -> Promotion:
+    def replace(
+        self, promotion_id: str, spec: PromotionIn, now: datetime | None = None, attempts: int = 5
+    ) -> Promotion:
         """Replace every editable field; spend so far is kept and the remaining budget follows the new budget."""
         if spec.promotion_id is not None and spec.promotion_id != promotion_id:
-            raise InvalidFieldError("promotion_id", f"'{spec.promotion_id}' differs from the id in the path ('{promotion_id}')")
+            raise InvalidFieldError(
+                "promotion_id", f"'{spec.promotion_id}' differs from the id in the path ('{promotion_id}')"
+            )
         self.validate(spec)
         now = now or datetime.now(timezone.utc)
         for _ in range(attempts):
             current = self.get(promotion_id)
             updated = self._collection.find_one_and_update(
                 {"_id": promotion_id, "budget_cents": current.budget_cents, "deleted_at": None},
-                {"$set": {**self._fields(spec), "updated_at": now}, "$inc": {"remaining_cents": spec.budget_cents - current.budget_cents}},
+                {
+                    "$set": {**self._fields(spec), "updated_at": now},
+                    "$inc": {"remaining_cents": spec.budget_cents - current.budget_cents},
+                },
                 return_document=ReturnDocument.AFTER,
             )
             if updated is not None:
                 with self._lock:
-                    self._left[promotion_id] = int(updated["remaining_cents"]) - self._pending.get(promotion_id, 0) - self._in_flight.get(promotion_id, 0)
+                    self._left[promotion_id] = (
+                        int(updated["remaining_cents"])
+                        - self._pending.get(promotion_id, 0)
+                        - self._in_flight.get(promotion_id, 0)
+                    )
                 self._live.invalidate()
                 return self._with_unflushed(Promotion.from_doc(updated))
         raise ConflictError(f"promotion '{promotion_id}' kept changing while it was being replaced; try again")
 
     def delete(self, promotion_id: str, now: datetime | None = None) -> None:
-        result = self._collection.update_one({"_id": promotion_id, "deleted_at": None}, {"$set": {"deleted_at": now or datetime.now(timezone.utc)}})
+        result = self._collection.update_one(
+            {"_id": promotion_id, "deleted_at": None}, {"$set": {"deleted_at": now or datetime.now(timezone.utc)}}
+        )
         if result.matched_count == 0:
             raise NotFoundError(f"promotion '{promotion_id}' not found")
         self._live.invalidate()
@@ -268,7 +334,9 @@ class PromotionStore:
     def _charge_in_memory(self, promotion_id: str, cents: int) -> bool:
         with self._lock:
             left = self._left.get(promotion_id)
-            if left is None:  # first charge of a promotion this process has not written or synced: the cache is exact for it
+            if (
+                left is None
+            ):  # first charge of a promotion this process has not written or synced: the cache is exact for it
                 cached = next((p for p in self._live.get() if p.promotion_id == promotion_id), None)
                 left = cached.remaining_cents if cached is not None else 0
             if left < cents:
@@ -284,8 +352,13 @@ class PromotionStore:
         ``ordered`` anyway), after any other error none (a retry may then charge twice, never lose a charge)."""
         failed = set(range(len(batch)))
         try:
-            self._collection.bulk_write([UpdateOne({"_id": pid}, {"$inc": {"remaining_cents": -cents, "spent_cents": cents}})
-                                         for pid, cents in batch.items()], ordered=False)
+            self._collection.bulk_write(
+                [
+                    UpdateOne({"_id": pid}, {"$inc": {"remaining_cents": -cents, "spent_cents": cents}})
+                    for pid, cents in batch.items()
+                ],
+                ordered=False,
+            )
             failed = set()
         except BulkWriteError as exc:
             failed = {error["index"] for error in exc.details.get("writeErrors", [])}
@@ -310,7 +383,9 @@ class PromotionStore:
                 if batch:
                     written = self._write_charges(batch)
                 now = now or datetime.now(timezone.utc)
-                docs = list(self._collection.find({"deleted_at": None, "ends_at": {"$gt": now}}, {"remaining_cents": 1}))
+                docs = list(
+                    self._collection.find({"deleted_at": None, "ends_at": {"$gt": now}}, {"remaining_cents": 1})
+                )
             finally:
                 with self._lock:  # whatever was not written goes back to pending, to be retried
                     for pid, cents in self._in_flight.items():

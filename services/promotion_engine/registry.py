@@ -5,6 +5,7 @@ held-out outcomes its metrics and Qini PNG were computed on. Every process follo
 active pointer (``refresh``) and swaps its in-memory learner when it moves; a failed training
 never moves it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -73,14 +74,21 @@ class UpliftModels:
         try:
             learner = self.store.load(doc["_id"])
         except UpliftModelError as exc:
-            log.error("active model %s cannot be loaded (%s); keeping %s", doc["_id"], exc, self._model and self._model.version)
+            log.error(
+                "active model %s cannot be loaded (%s); keeping %s",
+                doc["_id"],
+                exc,
+                self._model and self._model.version,
+            )
             return self._model
         with self._lock:
             self._model = ActiveModel(doc["_id"], learner, tuple(doc["feature_columns"]))
         log.info("serving uplift model %s (%s)", doc["_id"], doc.get("learner"))
         return self._model
 
-    def register(self, doc: dict, learner: UpliftLearner, held_out: dict[str, np.ndarray], activate: bool = True) -> None:
+    def register(
+        self, doc: dict, learner: UpliftLearner, held_out: dict[str, np.ndarray], activate: bool = True
+    ) -> None:
         """Write the files, then the version document, then (last) move the active pointer."""
         self.store.register((learner, held_out), doc, activate=activate)
         if activate:

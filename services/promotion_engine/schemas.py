@@ -4,6 +4,7 @@ Validation that a schema can do lives here, so a bad field answers 422 with that
 checks that need the database (does this SKU exist?) are in the domain modules and raise
 ``InvalidField`` naming the field the same way.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -29,10 +30,25 @@ class PromotionIn(BaseModel):
     ``discount_pct`` sent back from a GET is ignored (it is derived).
     """
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "promotion_id": "P-SPRING-SNACKS", "name": "Spring snacks 20% off", "type": "percent_off", "discount_pct": 20,
-        "category": "Grocery", "starts_at": "2026-03-01T00:00:00Z", "ends_at": "2026-03-15T00:00:00Z",
-        "budget_cents": 500000, "max_per_customer_per_day": 2, "stock_cover_threshold": 1.5}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "promotion_id": "P-SPRING-SNACKS",
+                    "name": "Spring snacks 20% off",
+                    "type": "percent_off",
+                    "discount_pct": 20,
+                    "category": "Grocery",
+                    "starts_at": "2026-03-01T00:00:00Z",
+                    "ends_at": "2026-03-15T00:00:00Z",
+                    "budget_cents": 500000,
+                    "max_per_customer_per_day": 2,
+                    "stock_cover_threshold": 1.5,
+                }
+            ]
+        },
+    )
 
     promotion_id: Identifier | None = Field(default=None, description="chosen by the caller, or generated")
     name: ShortText
@@ -41,12 +57,20 @@ class PromotionIn(BaseModel):
     discount_cents: int | None = Field(default=None, gt=0, le=MAX_CENTS, strict=True, validate_default=True)
     sku: Identifier | None = None
     category: str | None = Field(default=None, min_length=1, max_length=100, validate_default=True)
-    channels: list[Channel] | None = Field(default=None, min_length=1, max_length=len(Channel), description="where it applies; omitted = every channel")
+    channels: list[Channel] | None = Field(
+        default=None, min_length=1, max_length=len(Channel), description="where it applies; omitted = every channel"
+    )
     starts_at: datetime
     ends_at: datetime
-    budget_cents: int = Field(ge=0, le=MAX_BUDGET_CENTS, strict=True, description="most the expected discount cost of serves may reach")
-    max_per_customer_per_day: int = Field(default=1, ge=1, le=1000, description="frequency cap: serves per customer per UTC day")
-    stock_cover_threshold: float = Field(default=1.0, ge=0, le=1000, description="minimum on_hand / reorder_threshold of a SKU to promote it")
+    budget_cents: int = Field(
+        ge=0, le=MAX_BUDGET_CENTS, strict=True, description="most the expected discount cost of serves may reach"
+    )
+    max_per_customer_per_day: int = Field(
+        default=1, ge=1, le=1000, description="frequency cap: serves per customer per UTC day"
+    )
+    stock_cover_threshold: float = Field(
+        default=1.0, ge=0, le=1000, description="minimum on_hand / reorder_threshold of a SKU to promote it"
+    )
 
     @field_validator("discount_pct")
     @classmethod
@@ -94,7 +118,9 @@ class PromotionOut(BaseModel):
     promotion_id: str
     name: str
     type: PromotionType
-    discount_pct: float = Field(description="percent off the reference price: as set for percent_off, 50 for bogo, derived for amount_off")
+    discount_pct: float = Field(
+        description="percent off the reference price: as set for percent_off, 50 for bogo, derived for amount_off"
+    )
     discount_cents: int | None = None
     sku: str | None = None
     category: str | None = None
@@ -130,7 +156,9 @@ class RecommendationOut(BaseModel):
     discount_cents_per_unit: int
     expected_conversion: float = Field(description="P(buys the SKU within the attribution window | offered)")
     expected_incremental_conversion: float = Field(description="uplift: offered minus not offered")
-    expected_incremental_margin_cents: int = Field(description="uplift x unit margin after discount, minus the discount given to those who would buy anyway")
+    expected_incremental_margin_cents: int = Field(
+        description="uplift x unit margin after discount, minus the discount given to those who would buy anyway"
+    )
     expected_cost_cents: int = Field(description="expected discount paid; charged to the budget when served")
     score: float
     stock: StockOut
@@ -146,7 +174,9 @@ class RecommendationsOut(BaseModel):
     cold_start: bool
     served_at: datetime
     recommendations: list[RecommendationOut] = Field(description="empty for the control arm")
-    withheld: int = Field(description="control arm: how many promotions were withheld (each logged as a control exposure)")
+    withheld: int = Field(
+        description="control arm: how many promotions were withheld (each logged as a control exposure)"
+    )
 
 
 class ArmOut(BaseModel):
@@ -161,21 +191,31 @@ class ArmOut(BaseModel):
 class ExperimentOut(BaseModel):
     promotion_id: str
     window_days: int
-    open_windows: int = Field(description="exposures whose attribution window has not closed yet (counted as they stand)")
+    open_windows: int = Field(
+        description="exposures whose attribution window has not closed yet (counted as they stand)"
+    )
     treatment: ArmOut
     control: ArmOut
     lift: float | None = Field(description="absolute: treatment conversion minus control conversion")
-    lift_ci: tuple[float, float] | None = Field(description="95% CI of lift, normal approximation for a difference of proportions")
+    lift_ci: tuple[float, float] | None = Field(
+        description="95% CI of lift, normal approximation for a difference of proportions"
+    )
     relative_lift: float | None = Field(description="lift / control conversion")
-    relative_lift_ci: tuple[float, float] | None = Field(description="lift_ci / control conversion (control rate taken as known)")
-    incremental_margin_cents: int | None = Field(description="n_treatment x (margin per treated customer - margin per control customer)")
+    relative_lift_ci: tuple[float, float] | None = Field(
+        description="lift_ci / control conversion (control rate taken as known)"
+    )
+    incremental_margin_cents: int | None = Field(
+        description="n_treatment x (margin per treated customer - margin per control customer)"
+    )
     roi: float | None = Field(description="incremental margin / discount given in the treatment arm")
 
 
 class TrainIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    learner: Literal["auto", "s", "t", "x", "ct"] = Field(default="auto", description="auto: best held-out Qini among the applicable learners")
+    learner: Literal["auto", "s", "t", "x", "ct"] = Field(
+        default="auto", description="auto: best held-out Qini among the applicable learners"
+    )
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
 
 
@@ -203,5 +243,7 @@ class ModelOut(BaseModel):
     metrics: dict[str, float | None] = Field(description="held-out qini, auuc, uplift_at_30")
     qini_curve: list[QiniPointOut]
     rows: dict[str, int]
-    selection_scores: dict[str, float] = Field(default_factory=dict, description="each candidate learner's Qini on the selection split")
+    selection_scores: dict[str, float] = Field(
+        default_factory=dict, description="each candidate learner's Qini on the selection split"
+    )
     feature_columns: list[str]

@@ -20,6 +20,7 @@ Otherwise the request scores the customer's whole universe inline in one model c
 it (``Recommender._score_universe``), so the customer's next requests hit again. The numbers are
 the same either way: the model scores each row on its own, whatever batch it is in (a test checks it).
 """
+
 from __future__ import annotations
 
 import threading
@@ -66,17 +67,39 @@ class ScoreCache:
         self.hits = 0
         self.misses = 0
 
-    def fresh(self, customer_id: str, version: str, history: CustomerHistory | None, activity: RecentActivity, universe: Universe | None = None) -> bool:
+    def fresh(
+        self,
+        customer_id: str,
+        version: str,
+        history: CustomerHistory | None,
+        activity: RecentActivity,
+        universe: Universe | None = None,
+    ) -> bool:
         """Whether the customer's entry is still good for this model, history and activity (and universe, if given)."""
         entry = self._entries.get(customer_id)
-        return (entry is not None and entry.version == version and entry.history == history and entry.activity == activity
-                and time.monotonic() - entry.at <= self.ttl_s and (universe is None or entry.universe is universe))
+        return (
+            entry is not None
+            and entry.version == version
+            and entry.history == history
+            and entry.activity == activity
+            and time.monotonic() - entry.at <= self.ttl_s
+            and (universe is None or entry.universe is universe)
+        )
 
     def store(self, customer_id: str, entry: Entry) -> None:
         self._entries[customer_id] = entry
 
-    def lookup(self, customer_id: str, version: str, history: CustomerHistory | None, activity: RecentActivity, table_keys: list[PairKey],
-               table: object, rows: np.ndarray, count: bool = True) -> np.ndarray | None:
+    def lookup(
+        self,
+        customer_id: str,
+        version: str,
+        history: CustomerHistory | None,
+        activity: RecentActivity,
+        table_keys: list[PairKey],
+        table: object,
+        rows: np.ndarray,
+        count: bool = True,
+    ) -> np.ndarray | None:
         """The cached scores of ``rows`` of a candidate table, or None when any of them is missing or stale;
         ``count=False`` for the look-up right after a miss refilled the entry (the request was a miss, not a hit)."""
         found = self._find(customer_id, version, history, activity, table_keys, table, rows)
@@ -87,8 +110,16 @@ class ScoreCache:
                 self.hits += 1
         return found
 
-    def _find(self, customer_id: str, version: str, history: CustomerHistory | None, activity: RecentActivity, table_keys: list[PairKey],
-              table: object, rows: np.ndarray) -> np.ndarray | None:
+    def _find(
+        self,
+        customer_id: str,
+        version: str,
+        history: CustomerHistory | None,
+        activity: RecentActivity,
+        table_keys: list[PairKey],
+        table: object,
+        rows: np.ndarray,
+    ) -> np.ndarray | None:
         if not self.fresh(customer_id, version, history, activity):
             return None
         entry = self._entries[customer_id]

@@ -26,6 +26,7 @@ customer already wanted it; a nudge closes the sale), and u is clipped to [-b, 0
 **Rank score** = expected incremental margin, times (1 + overstock_boost) when the SKU is
 overstocked (cover at or above ``overstock_cover``): clearing surplus stock is preferred.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -50,8 +51,14 @@ def heuristic_base_rate(popularity: np.ndarray, affinity: np.ndarray, recency_da
     return BASE_RATE + POPULARITY_BASE * popularity + AFFINITY_BASE * affinity * recency_weight
 
 
-def heuristic_uplift(discount_frac: np.ndarray, popularity: np.ndarray, affinity: np.ndarray, deal_share: float,
-                     viewed: np.ndarray, base_rate: np.ndarray) -> np.ndarray:
+def heuristic_uplift(
+    discount_frac: np.ndarray,
+    popularity: np.ndarray,
+    affinity: np.ndarray,
+    deal_share: float,
+    viewed: np.ndarray,
+    base_rate: np.ndarray,
+) -> np.ndarray:
     """u before the cart boost: bigger discounts, popular items, the customer's own categories, deal-seekers."""
     u = ELASTICITY * discount_frac * (0.3 + 0.4 * popularity + 0.3 * affinity) * (1.0 + deal_share) * (1.0 - base_rate)
     return u + VIEWED_UPLIFT * viewed
@@ -60,7 +67,9 @@ def heuristic_uplift(discount_frac: np.ndarray, popularity: np.ndarray, affinity
 def apply_cart_boost(uplift: np.ndarray, in_cart: np.ndarray, base_rate: np.ndarray) -> np.ndarray:
     """Abandoned-cart SKUs get a stronger nudge; the result is clipped so b + u stays a probability."""
     boosted = np.where(in_cart > 0, uplift * CART_UPLIFT_FACTOR + CART_UPLIFT_BONUS, uplift)
-    return np.minimum(np.maximum(boosted, -base_rate), MAX_CONVERSION - base_rate)  # np.clip, without its Python-level dispatch
+    return np.minimum(
+        np.maximum(boosted, -base_rate), MAX_CONVERSION - base_rate
+    )  # np.clip, without its Python-level dispatch
 
 
 @dataclass(frozen=True)
@@ -72,7 +81,9 @@ class Economics:
     incremental_margin_cents: np.ndarray
 
 
-def economics(base_rate: np.ndarray, uplift: np.ndarray, price: np.ndarray, cost: np.ndarray, discount: np.ndarray) -> Economics:
+def economics(
+    base_rate: np.ndarray, uplift: np.ndarray, price: np.ndarray, cost: np.ndarray, discount: np.ndarray
+) -> Economics:
     """The formulas of the module docstring."""
     conversion = base_rate + uplift
     return Economics(conversion, conversion * discount, uplift * (price - discount - cost) - base_rate * discount)
@@ -80,4 +91,6 @@ def economics(base_rate: np.ndarray, uplift: np.ndarray, price: np.ndarray, cost
 
 def rank_score(incremental_margin: np.ndarray, overstocked: np.ndarray, overstock_boost: float) -> np.ndarray:
     """Margin, boosted for overstocked SKUs when positive (a loss is never made to look better)."""
-    return np.where((incremental_margin > 0) & overstocked, incremental_margin * (1.0 + overstock_boost), incremental_margin)
+    return np.where(
+        (incremental_margin > 0) & overstocked, incremental_margin * (1.0 + overstock_boost), incremental_margin
+    )

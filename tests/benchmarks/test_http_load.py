@@ -1,4 +1,5 @@
 """``http_load.run_load`` against a small real HTTP/1.1 server: keep-alive, chunked bodies, errors."""
+
 from __future__ import annotations
 
 import threading

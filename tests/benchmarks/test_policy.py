@@ -4,6 +4,7 @@ Small seeded runs: the structure and the identities every run must satisfy (the 
 ceiling of any top-k policy, random and everyone share the mean effect), reproducibility, and the
 CLI's contract — not whether the engine wins on so few customers.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,14 @@ def test_same_seed_gives_the_same_figures(small_run):
 
 
 def test_cli_prints_the_json_summary_last_and_refuses_bad_input_in_one_line(capsys):
-    code, out, _ = run_cli(["uplift", "policy", "--customers", "200", "--days", "7", "--pairs", "1", "--seed", "1", "--json"], capsys)
+    code, out, _ = run_cli(
+        ["uplift", "policy", "--customers", "200", "--days", "7", "--pairs", "1", "--seed", "1", "--json"], capsys
+    )
     summary = json.loads(out.strip().splitlines()[-1])
-    assert code == 0 and summary["customers"] == 200 and set(summary["conversions"]) == {"engine", "everyone", "random", "oracle"}
+    assert (
+        code == 0
+        and summary["customers"] == 200
+        and set(summary["conversions"]) == {"engine", "everyone", "random", "oracle"}
+    )
     code, out, err = run_cli(["uplift", "policy", "--customers", "20"], capsys)
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "customers" in err

@@ -1,4 +1,7 @@
-"""The event producer against the real broker: deliveries acknowledged, keys on kafka-python's partitions, failures loud."""
+"""The event producer against the real broker: deliveries acknowledged, keys on kafka-python's partitions, failures
+loud.
+"""
+
 from __future__ import annotations
 
 import time
@@ -40,7 +43,9 @@ def test_a_message_the_broker_refuses_reaches_errbacks_get_and_flush(isolated_se
     failed: list[tuple[str, BaseException]] = []
     with EventProducer(isolated_settings.kafka_bootstrap, isolated_settings.topics) as producer:
         good = producer.publish_raw(isolated_settings.topics.for_event_type("click"), b"{}", key=b"k")
-        bad = producer.publish_raw("not a valid topic name!", b"{}").add_errback(lambda tag, exc: failed.append((tag, exc)), "bad")
+        bad = producer.publish_raw("not a valid topic name!", b"{}").add_errback(
+            lambda tag, exc: failed.append((tag, exc)), "bad"
+        )
         with pytest.raises(PublishError, match="not delivered"):
             producer.flush(30)
         good.get(timeout=1)  # the good one was delivered all the same
@@ -57,7 +62,9 @@ def test_a_message_over_the_size_limit_is_refused_at_once(isolated_settings: Set
     with EventProducer(isolated_settings.kafka_bootstrap, isolated_settings.topics) as producer:
         with pytest.raises(PublishError, match="size"):
             producer.publish_raw(isolated_settings.topics.for_event_type("click"), b"x" * 2_000_000)
-        producer.publish_raw(isolated_settings.topics.for_event_type("click"), b"{}").get(timeout=30)  # and the producer goes on
+        producer.publish_raw(isolated_settings.topics.for_event_type("click"), b"{}").get(
+            timeout=30
+        )  # and the producer goes on
 
 
 def test_no_broker_is_an_error_at_construction_naming_the_address(live_settings: Settings) -> None:

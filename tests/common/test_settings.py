@@ -1,4 +1,6 @@
-"""Invalid settings: every entry point says which environment variable is wrong, in one line, and never echoes a secret."""
+"""Invalid settings: every entry point says which environment variable is wrong, in one line, and never echoes a
+secret."""
+
 from __future__ import annotations
 
 import os
@@ -24,7 +26,10 @@ def test_an_invalid_value_names_the_variable_and_the_rule(monkeypatch) -> None:
     monkeypatch.setenv("SHELFCAST_EXAMPLE_WORKERS", "-1")
     with pytest.raises(InvalidSettings) as raised:
         read_settings(_Example)
-    assert str(raised.value) == "invalid setting SHELFCAST_EXAMPLE_WORKERS='-1': Input should be greater than or equal to 0"
+    assert (
+        str(raised.value)
+        == "invalid setting SHELFCAST_EXAMPLE_WORKERS='-1': Input should be greater than or equal to 0"
+    )
 
 
 def test_every_invalid_value_is_named_an_aliased_one_by_its_own_name_and_a_secret_is_not_echoed(monkeypatch) -> None:
@@ -39,16 +44,23 @@ def test_every_invalid_value_is_named_an_aliased_one_by_its_own_name_and_a_secre
 
 
 def _run(args: list[str], **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", *args], env=os.environ | env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", *args], env=os.environ | env, capture_output=True, text=True, timeout=60
+    )
 
 
-@pytest.mark.parametrize(("module", "service", "variable", "value"), [
-    ("services.promotion_engine", "promotion engine", "SHELFCAST_PROMOTION_WORKERS", "-1"),
-    ("services.forecast_service", "forecast service", "SHELFCAST_FORECAST_PORT", "eighty"),
-    ("services.data_consumer", "data consumer", "SHELFCAST_TOPIC_PARTITIONS", "0"),
-    ("services.dashboard", "dashboard", "SHELFCAST_DASHBOARD_REFRESH_MS", "5"),
-])
-def test_a_service_started_with_an_invalid_setting_stops_with_one_line(module: str, service: str, variable: str, value: str) -> None:
+@pytest.mark.parametrize(
+    ("module", "service", "variable", "value"),
+    [
+        ("services.promotion_engine", "promotion engine", "SHELFCAST_PROMOTION_WORKERS", "-1"),
+        ("services.forecast_service", "forecast service", "SHELFCAST_FORECAST_PORT", "eighty"),
+        ("services.data_consumer", "data consumer", "SHELFCAST_TOPIC_PARTITIONS", "0"),
+        ("services.dashboard", "dashboard", "SHELFCAST_DASHBOARD_REFRESH_MS", "5"),
+    ],
+)
+def test_a_service_started_with_an_invalid_setting_stops_with_one_line(
+    module: str, service: str, variable: str, value: str
+) -> None:
     done = _run([module], **{variable: value})
     assert done.returncode == 1
     assert done.stderr.strip().startswith(f"{service}: invalid setting {variable}='{value}': ")
@@ -58,14 +70,20 @@ def test_a_service_started_with_an_invalid_setting_stops_with_one_line(module: s
 def test_the_cli_with_an_invalid_setting_exits_2_with_one_line() -> None:
     done = _run(["services.cli.main", "up"], SHELFCAST_TOPIC_PARTITIONS="many")
     assert done.returncode == 2
-    assert done.stderr.strip() == "shelfcast: invalid setting SHELFCAST_TOPIC_PARTITIONS='many': Input should be a valid integer, unable to parse string as an integer"
+    assert (
+        done.stderr.strip()
+        == "shelfcast: invalid setting SHELFCAST_TOPIC_PARTITIONS='many': Input should be a valid integer, unable to "
+        "parse string as an integer"
+    )
 
 
 def test_a_malformed_key_table_stops_the_service_at_start_without_echoing_a_key() -> None:
     done = _run(["services.forecast_service"], SHELFCAST_API_KEYS="k1:read,hunter2-no-scope")
     assert done.returncode == 1
-    assert done.stderr.strip() == ("forecast service: invalid setting SHELFCAST_API_KEYS: Value error, API keys must be comma-separated "
-                                   "key:scope pairs (e.g. 'k1:read,k2:admin'); found an entry without a scope")
+    assert done.stderr.strip() == (
+        "forecast service: invalid setting SHELFCAST_API_KEYS: Value error, API keys must be comma-separated "
+        "key:scope pairs (e.g. 'k1:read,k2:admin'); found an entry without a scope"
+    )
 
 
 def test_the_key_table_is_not_in_the_settings_repr(monkeypatch) -> None:

@@ -1,4 +1,5 @@
 """The API clients turn every failure into a typed error a banner can show, and parse the contracts."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,10 @@ def test_forecast_is_parsed_and_the_api_key_is_sent() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.update(key=request.headers.get("X-API-Key"), url=str(request.url))
-        return httpx.Response(200, json={"sku": "A1", "store_id": "s1", "points": [{"date": "2026-03-11", "p10": 1, "p50": 2.5, "p90": 4}]})
+        return httpx.Response(
+            200,
+            json={"sku": "A1", "store_id": "s1", "points": [{"date": "2026-03-11", "p10": 1, "p50": 2.5, "p90": 4}]},
+        )
 
     forecast = _client(ForecastClient, handler).forecast("A1", "s1", 7)
     assert seen == {"key": "k-123", "url": "http://api.test/forecast/A1?store_id=s1&horizon=7"}
@@ -28,24 +32,62 @@ def test_forecast_is_parsed_and_the_api_key_is_sent() -> None:
 def test_experiment_and_promotions_follow_the_contract() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/promotions":
-            return httpx.Response(200, json=[{"promotion_id": "P1", "name": "Spring", "discount_pct": 10, "category": "Grocery", "starts_at": "2026-03-01",
-                                              "ends_at": "2026-03-31", "budget_cents": 10000, "spent_cents": 2500, "active": True}])
+            return httpx.Response(
+                200,
+                json=[
+                    {
+                        "promotion_id": "P1",
+                        "name": "Spring",
+                        "discount_pct": 10,
+                        "category": "Grocery",
+                        "starts_at": "2026-03-01",
+                        "ends_at": "2026-03-31",
+                        "budget_cents": 10000,
+                        "spent_cents": 2500,
+                        "active": True,
+                    }
+                ],
+            )
         arm = {"n": 100, "conversion": 0.1, "revenue_cents": 5000}
-        return httpx.Response(200, json={"treatment": arm, "control": arm | {"conversion": 0.08}, "lift": 0.25, "lift_ci": [0.05, 0.45],
-                                         "incremental_margin_cents": 1234, "roi": 1.5})
+        return httpx.Response(
+            200,
+            json={
+                "treatment": arm,
+                "control": arm | {"conversion": 0.08},
+                "lift": 0.25,
+                "lift_ci": [0.05, 0.45],
+                "incremental_margin_cents": 1234,
+                "roi": 1.5,
+            },
+        )
 
     client = _client(PromotionClient, handler)
     assert [(p.promotion_id, p.active, p.spent_cents) for p in client.promotions()] == [("P1", True, 2500)]
     experiment = client.experiment("P1")
-    assert (experiment.control.conversion, experiment.lift_ci, experiment.incremental_margin_cents) == (0.08, (0.05, 0.45), 1234)
+    assert (experiment.control.conversion, experiment.lift_ci, experiment.incremental_margin_cents) == (
+        0.08,
+        (0.05, 0.45),
+        1234,
+    )
 
 
-@pytest.mark.parametrize("response, error, text", [
-    (httpx.Response(404, json={"detail": "no model for sku A1"}), RequestRejected, "404: no model for sku A1"),
-    (httpx.Response(422, json={"detail": [{"loc": ["query", "horizon"], "msg": "too large"}]}), RequestRejected, "query.horizon: too large"),
-    (httpx.Response(503, text="warming up"), ServiceUnavailable, "HTTP 503: warming up"),
-    (httpx.Response(200, json={"sku": "A1"}), ServiceUnavailable, "unexpected response from /forecast/A1 (store_id: Field required)"),
-])
+@pytest.mark.parametrize(
+    "response, error, text",
+    [
+        (httpx.Response(404, json={"detail": "no model for sku A1"}), RequestRejected, "404: no model for sku A1"),
+        (
+            httpx.Response(422, json={"detail": [{"loc": ["query", "horizon"], "msg": "too large"}]}),
+            RequestRejected,
+            "query.horizon: too large",
+        ),
+        (httpx.Response(503, text="warming up"), ServiceUnavailable, "HTTP 503: warming up"),
+        (
+            httpx.Response(200, json={"sku": "A1"}),
+            ServiceUnavailable,
+            "unexpected response from /forecast/A1 (store_id: Field required)",
+        ),
+    ],
+)
 def test_failures_become_typed_errors_with_a_reason(response: httpx.Response, error: type, text: str) -> None:
     client = _client(ForecastClient, lambda request: response)
     with pytest.raises(error) as raised:

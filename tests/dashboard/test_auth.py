@@ -1,4 +1,5 @@
 """Basic auth on the Flask server: configured users get in, others get 401, no users means closed."""
+
 from __future__ import annotations
 
 import base64

@@ -1,4 +1,5 @@
 """Association rules on a four-order example small enough to check on paper."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -23,7 +24,12 @@ def test_support_confidence_and_lift_match_the_hand_computation() -> None:
     rules, n = association_rules(ORDERS, min_pair_orders=1)
     assert n == 4
     ab = _rule(rules, "A", "B")
-    assert (ab["pair_orders"], ab["support"], ab["confidence"], ab["lift"]) == (2, 0.5, pytest.approx(2 / 3), pytest.approx((2 / 3) / (3 / 4)))
+    assert (ab["pair_orders"], ab["support"], ab["confidence"], ab["lift"]) == (
+        2,
+        0.5,
+        pytest.approx(2 / 3),
+        pytest.approx((2 / 3) / (3 / 4)),
+    )
     ca = _rule(rules, "C", "A")
     assert (ca["confidence"], ca["lift"]) == (1.0, pytest.approx(4 / 3))
     ac = _rule(rules, "A", "C")
@@ -33,7 +39,12 @@ def test_support_confidence_and_lift_match_the_hand_computation() -> None:
 
 def test_pairs_below_the_minimum_are_left_out_and_duplicates_count_once() -> None:
     rules, _ = association_rules(ORDERS + [["D", "D"]], min_pair_orders=2)
-    assert {(r.antecedent, r.consequent) for r in rules.itertuples()} == {("A", "B"), ("B", "A"), ("A", "C"), ("C", "A")}
+    assert {(r.antecedent, r.consequent) for r in rules.itertuples()} == {
+        ("A", "B"),
+        ("B", "A"),
+        ("A", "C"),
+        ("C", "A"),
+    }
 
 
 def test_basket_rules_mine_the_newest_orders_of_the_period(db) -> None:

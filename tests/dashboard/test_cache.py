@@ -1,4 +1,5 @@
 """The shared query cache: one computation per key at a time, expiry, and slow results kept longer."""
+
 from __future__ import annotations
 
 import threading

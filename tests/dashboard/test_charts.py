@@ -1,4 +1,5 @@
 """Chart shaping that is easy to get subtly wrong: zero-filled days and week/month buckets."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -12,8 +13,15 @@ F = Filters(date(2026, 3, 1), date(2026, 3, 10))  # Sunday .. Tuesday of the wee
 
 
 def _frame() -> pd.DataFrame:
-    return pd.DataFrame({"date": pd.to_datetime(["2026-03-01", "2026-03-02", "2026-03-09"]), "channel": ["online"] * 3,
-                         "units": [1, 2, 4], "revenue_cents": [100, 200, 400], "cost_cents": [0, 0, 0]})
+    return pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2026-03-01", "2026-03-02", "2026-03-09"]),
+            "channel": ["online"] * 3,
+            "units": [1, 2, 4],
+            "revenue_cents": [100, 200, 400],
+            "cost_cents": [0, 0, 0],
+        }
+    )
 
 
 def test_days_without_sales_are_zeros_not_gaps() -> None:

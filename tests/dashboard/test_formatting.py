@@ -1,4 +1,5 @@
 """Money from cents, deltas in percent and in points."""
+
 from __future__ import annotations
 
 from services.dashboard.formatting import change, money, money_short, percent, signed_percent, signed_points

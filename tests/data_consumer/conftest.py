@@ -1,4 +1,5 @@
 """Running the real consumer against the session's Kafka and Mongo-protocol server."""
+
 from __future__ import annotations
 
 import threading

@@ -1,4 +1,5 @@
 """The consumer against a real broker and a real Mongo-protocol server."""
+
 from __future__ import annotations
 
 import json
@@ -6,8 +7,8 @@ import json
 from services.common import read_models
 from services.common.events import event_to_bytes
 from tests.data_consumer.conftest import read_dead_letters
-from tests.waiting import wait_for
 from tests.factories import a_return, order, product, restock, shop_store
+from tests.waiting import wait_for
 
 
 def _seed_catalog(producer, db, skus=("A1",), stock=10) -> None:
@@ -27,7 +28,10 @@ def test_sale_moves_stock_and_feeds_daily_rollup(settings, db, producer, running
     producer.publish(order("A1", 4, price_cents=1250))
     producer.flush()
     # the rollup is the batch's last write but one: the consumer runs on while the test reads
-    wait_for(lambda: (db[read_models.DAILY_SALES].find_one({"sku": "A1"}) or {}).get("units") == 4, "the sale to reach the daily rollup")
+    wait_for(
+        lambda: (db[read_models.DAILY_SALES].find_one({"sku": "A1"}) or {}).get("units") == 4,
+        "the sale to reach the daily rollup",
+    )
     assert db[read_models.ORDERS].count_documents({}) == 1
     stock = db[read_models.STOCK].find_one({"_id": "A1|s1"})
     assert (stock["on_hand"], stock["status"]) == (6, "ok")
@@ -47,7 +51,13 @@ def test_same_events_delivered_twice_are_stored_once_and_move_stock_once(setting
     marker = order("A1", 1, minutes=5)
     producer.publish(marker)
     producer.flush()
-    wait_for(lambda: db[read_models.ORDERS].find_one({"_id": str(marker.event_id)}) is not None and db[read_models.STOCK].find_one({"_id": "A1|s1"})["sold_units"] == 4, "the marker order")
+    wait_for(
+        lambda: (
+            db[read_models.ORDERS].find_one({"_id": str(marker.event_id)}) is not None
+            and db[read_models.STOCK].find_one({"_id": "A1|s1"})["sold_units"] == 4
+        ),
+        "the marker order",
+    )
     assert db[read_models.ORDERS].count_documents({}) == 2
     assert db[read_models.RETURNS].count_documents({}) == 1
     stock = db[read_models.STOCK].find_one({"_id": "A1|s1"})
@@ -75,7 +85,9 @@ def test_low_stock_alert_fires_when_crossing_the_threshold(settings, db, produce
     assert [(a["kind"], a["on_hand"]) for a in alerts] == [("low_stock", 2)]
 
 
-def test_malformed_events_are_dead_lettered_with_a_reason_and_consumption_continues(settings, db, producer, running_consumer):
+def test_malformed_events_are_dead_lettered_with_a_reason_and_consumption_continues(
+    settings, db, producer, running_consumer
+):
     _seed_catalog(producer, db)
     topic = settings.topics.for_event_type("order")
     good = json.loads(event_to_bytes(order("A1", 1)))
@@ -85,8 +97,14 @@ def test_malformed_events_are_dead_lettered_with_a_reason_and_consumption_contin
     wrong_type = json.loads(json.dumps(good)) | {"event_id": "6f1c1f6e-0000-4000-8000-000000000002", "store_id": 17}
     unknown_sku = json.loads(json.dumps(good)) | {"event_id": "6f1c1f6e-0000-4000-8000-000000000003"}
     unknown_sku["lines"][0]["sku"] = "NOPE"
-    bad = [b"{not json", b"\xff\xfe\x00", json.dumps(missing_field).encode(), json.dumps(negative).encode(),
-           json.dumps(wrong_type).encode(), json.dumps(unknown_sku).encode()]
+    bad = [
+        b"{not json",
+        b"\xff\xfe\x00",
+        json.dumps(missing_field).encode(),
+        json.dumps(negative).encode(),
+        json.dumps(wrong_type).encode(),
+        json.dumps(unknown_sku).encode(),
+    ]
     for value in bad:
         producer.publish_raw(topic, value, key=b"k")
     producer.publish_raw(topic, json.dumps(good).encode(), key=b"k")
@@ -100,5 +118,8 @@ def test_malformed_events_are_dead_lettered_with_a_reason_and_consumption_contin
     assert any("quantity" in r and "greater than 0" in r for r in reasons)
     assert any("store_id" in r for r in reasons)
     assert any("unknown sku 'NOPE'" in r for r in reasons)
-    wait_for(lambda: db[read_models.ORDERS].find_one({"_id": good["event_id"]}) is not None, "the good event after the bad ones")
+    wait_for(
+        lambda: db[read_models.ORDERS].find_one({"_id": good["event_id"]}) is not None,
+        "the good event after the bad ones",
+    )
     assert db[read_models.ORDERS].count_documents({}) == 1

@@ -1,4 +1,5 @@
 """Consumers killed with SIGKILL and restarted, and several consumers sharing one group."""
+
 from __future__ import annotations
 
 import os
@@ -10,8 +11,8 @@ import time
 
 from services.common import read_models
 from services.common.settings import Settings
-from tests.waiting import wait_for
 from tests.factories import order, product, restock, shop_store
+from tests.waiting import wait_for
 
 SKUS = ("A1", "B2", "C3")
 INITIAL_STOCK = 10_000
@@ -19,10 +20,14 @@ INITIAL_STOCK = 10_000
 
 def _consumer_process(settings: Settings) -> subprocess.Popen:
     env = os.environ | {
-        "SHELFCAST_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "SHELFCAST_MONGO_URI": settings.mongo_uri,
-        "SHELFCAST_MONGO_DB": settings.mongo_db, "SHELFCAST_TOPIC_PREFIX": settings.topic_prefix,
-        "SHELFCAST_CONSUMER_GROUP": settings.consumer_group, "SHELFCAST_CONSUMER_BATCH_SIZE": "200",
-        "SHELFCAST_CONSUMER_METRICS_PORT": "0", "SHELFCAST_LOG_LEVEL": "WARNING",
+        "SHELFCAST_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "SHELFCAST_MONGO_URI": settings.mongo_uri,
+        "SHELFCAST_MONGO_DB": settings.mongo_db,
+        "SHELFCAST_TOPIC_PREFIX": settings.topic_prefix,
+        "SHELFCAST_CONSUMER_GROUP": settings.consumer_group,
+        "SHELFCAST_CONSUMER_BATCH_SIZE": "200",
+        "SHELFCAST_CONSUMER_METRICS_PORT": "0",
+        "SHELFCAST_LOG_LEVEL": "WARNING",
     }
     return subprocess.Popen([sys.executable, "-m", "services.data_consumer"], env=env)
 
@@ -55,7 +60,16 @@ def _units_sold(db) -> int:
 
 
 def _progress(db) -> dict:
-    return {c: db[c].count_documents({}) for c in (read_models.ORDERS, read_models.STOCK, read_models.STOCK_LEDGER, read_models.PRODUCTS, "consumer_status")}
+    return {
+        c: db[c].count_documents({})
+        for c in (
+            read_models.ORDERS,
+            read_models.STOCK,
+            read_models.STOCK_LEDGER,
+            read_models.PRODUCTS,
+            "consumer_status",
+        )
+    }
 
 
 def _assert_exact(db, count: int, sold: dict[str, int]) -> None:
@@ -78,12 +92,21 @@ def test_consumer_killed_repeatedly_mid_stream_stores_every_event_once_and_stock
         wait_for(lambda: db[read_models.STOCK].count_documents({}) == len(SKUS), "the catalog and stock")
         sold = _publish_stream(producer, count, seed=7)
         for target in (800, 2000, 3500):
-            wait_for(lambda: db[read_models.ORDERS].count_documents({}) >= target, f"{target} orders stored", state=lambda: (_progress(db), f"consumer exit code {process.poll()}"))
+            wait_for(
+                lambda target=target: db[read_models.ORDERS].count_documents({}) >= target,
+                f"{target} orders stored",
+                state=lambda process=process: (_progress(db), f"consumer exit code {process.poll()}"),
+            )
             process.send_signal(signal.SIGKILL)
             process.wait()
             kills += 1
             process = _consumer_process(settings)
-        wait_for(lambda: _units_sold(db) >= sum(sold.values()), "the whole stream", timeout_s=180, state=lambda: _progress(db))
+        wait_for(
+            lambda: _units_sold(db) >= sum(sold.values()),
+            "the whole stream",
+            timeout_s=180,
+            state=lambda: _progress(db),
+        )
         time.sleep(1)  # an in-flight batch applying something twice would show in the exact checks below
     finally:
         process.terminate()
@@ -101,8 +124,16 @@ def test_two_consumers_in_one_group_split_partitions_and_store_once(settings, db
         _publish_catalog(producer)
         wait_for(lambda: db[read_models.STOCK].count_documents({}) == len(SKUS), "the catalog and stock")
         sold = _publish_stream(producer, count, seed=11)
-        wait_for(lambda: _units_sold(db) >= sum(sold.values()), "the whole stream", timeout_s=180, state=lambda: _progress(db))
-        wait_for(lambda: db["consumer_status"].count_documents({"group": settings.consumer_group}) == 2, "both members reporting")
+        wait_for(
+            lambda: _units_sold(db) >= sum(sold.values()),
+            "the whole stream",
+            timeout_s=180,
+            state=lambda: _progress(db),
+        )
+        wait_for(
+            lambda: db["consumer_status"].count_documents({"group": settings.consumer_group}) == 2,
+            "both members reporting",
+        )
         time.sleep(1)
     finally:
         for process in processes:

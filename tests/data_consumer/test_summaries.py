@@ -4,6 +4,7 @@ Records are read back from the real broker and handed to the batch processor twi
 offsets, as after a crash between writing and committing; one order is also published twice
 (a different offset), as a producer retry would.
 """
+
 from __future__ import annotations
 
 from services.common import read_models
@@ -17,10 +18,24 @@ DAY_ID, MONTH_ID = "2026-03-02|s1|online", "2026-03|s1|online"
 
 
 def _publish(producer) -> int:
-    """Catalog, an order of two products (one discounted by 20 %) sent twice, another order and a return; returns records sent."""
-    home = product("B2", price_cents=2500, cost_cents=1000).model_copy(update={"category": "Home", "sub_category": "Kitchen"})
-    basket = OrderPlaced(occurred_at=T0, channel="online", order_id="o-basket", customer_id="cu_test", store_id="s1",
-                         lines=[OrderLine(sku="A1", quantity=2, unit_price_cents=1000), OrderLine(sku="B2", quantity=1, unit_price_cents=2500, discount_cents=500)])
+    """Catalog, an order of two products (one discounted by 20 %) sent twice, another order and a return; returns
+    records
+    sent.
+    """
+    home = product("B2", price_cents=2500, cost_cents=1000).model_copy(
+        update={"category": "Home", "sub_category": "Kitchen"}
+    )
+    basket = OrderPlaced(
+        occurred_at=T0,
+        channel="online",
+        order_id="o-basket",
+        customer_id="cu_test",
+        store_id="s1",
+        lines=[
+            OrderLine(sku="A1", quantity=2, unit_price_cents=1000),
+            OrderLine(sku="B2", quantity=1, unit_price_cents=2500, discount_cents=500),
+        ],
+    )
     events = [shop_store(), product("A1"), home, basket, basket, order("A1", 1, minutes=5), a_return("A1", 1)]
     for event in events:
         producer.publish(event)
@@ -54,9 +69,19 @@ def test_redelivered_batch_does_not_double_count_the_summaries(settings, db, pro
     for doc_id, grain in ((DAY_ID, "day"), (MONTH_ID, "month")):
         doc = once[doc_id]
         assert (doc["grain"], doc["region"], doc["version"]) == (grain, "West", 1)
-        assert _rows(doc["skus"], "sku", "units", "revenue_cents", "cost_cents", "returned_units") == [("A1", 3, 3000, 1800, 1), ("B2", 1, 2000, 1000, 0)]
+        assert _rows(doc["skus"], "sku", "units", "revenue_cents", "cost_cents", "returned_units") == [
+            ("A1", 3, 3000, 1800, 1),
+            ("B2", 1, 2000, 1000, 0),
+        ]
         assert _rows(doc["categories"], "category", "units", "revenue_cents", "discount_cents", "refund_cents") == [
-            ("Grocery", 3, 3000, 0, 1000), ("Home", 1, 2000, 500, 0)]
-        assert _rows(doc["discounts"], "category", "band", "revenue_cents", "cost_cents") == [("Grocery", 0, 3000, 1800), ("Home", 3, 2000, 1000)]
+            ("Grocery", 3, 3000, 0, 1000),
+            ("Home", 1, 2000, 500, 0),
+        ]
+        assert _rows(doc["discounts"], "category", "band", "revenue_cents", "cost_cents") == [
+            ("Grocery", 0, 3000, 1800),
+            ("Home", 3, 2000, 1000),
+        ]
     rolled = {d["sku"]: (d["units"], d["revenue_cents"]) for d in db[read_models.DAILY_SALES].find()}
-    assert rolled == {sku: (units, revenue) for sku, units, revenue in _rows(once[DAY_ID]["skus"], "sku", "units", "revenue_cents")}
+    assert rolled == {
+        sku: (units, revenue) for sku, units, revenue in _rows(once[DAY_ID]["skus"], "sku", "units", "revenue_cents")
+    }

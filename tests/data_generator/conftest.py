@@ -1,4 +1,5 @@
 """Helpers for the producer tests: run the CLI in-process, read back what reached Kafka."""
+
 from __future__ import annotations
 
 import argparse
@@ -43,4 +44,3 @@ def messages_on(settings: Settings, topics: Iterable[str]) -> int:
 def last_json_line(capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
     out, err = capsys.readouterr()
     return out.strip().splitlines()[-1], err
-

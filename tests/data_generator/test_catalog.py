@@ -1,4 +1,5 @@
 """The simulated shop's static world: assortment, stores, customers."""
+
 from __future__ import annotations
 
 import random

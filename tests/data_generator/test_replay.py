@@ -1,4 +1,5 @@
 """``shelfcast replay`` against the real broker: valid records published, invalid ones dead-lettered with a reason."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,23 @@ from tests.topic_reading import read_records
 
 def record_stream(tmp_path, capsys, events: int = 3000):
     path = tmp_path / "recorded.jsonl"
-    assert shelfcast("generate", "--rate", "1000", "--duration", str(events / 1000), "--seed", "5", "--start", "2026-03-02",
-                     "--out", str(path), "--no-publish") == 0
+    assert (
+        shelfcast(
+            "generate",
+            "--rate",
+            "1000",
+            "--duration",
+            str(events / 1000),
+            "--seed",
+            "5",
+            "--start",
+            "2026-03-02",
+            "--out",
+            str(path),
+            "--no-publish",
+        )
+        == 0
+    )
     capsys.readouterr()
     return path
 
@@ -38,7 +54,9 @@ def test_replay_max_publishes_every_valid_line_and_dead_letters_the_rest_with_a_
     records = read_records(cli_settings, cli_settings.topics.ingest, 3001)
     replayed = [parse_event(r.value) for r in records]
     assert len(replayed) == 3001 and dict(Counter(e.event_type for e in replayed)) == summary["by_type"]
-    assert {e.event_id for e in replayed} == {parse_event(json.loads(l)["event"]).event_id for l in valid} | {parse_event(bare).event_id}
+    assert {e.event_id for e in replayed} == {parse_event(json.loads(ln)["event"]).event_id for ln in valid} | {
+        parse_event(bare).event_id
+    }
 
     dead = read_records(cli_settings, [cli_settings.topics.dead_letter], 3)
     reasons = sorted(dict(r.headers)["reason"].decode() for r in dead)

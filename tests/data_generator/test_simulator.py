@@ -1,4 +1,5 @@
 """The simulated shop's stream: deterministic, well-formed, and carrying the behaviours it promises."""
+
 from __future__ import annotations
 
 import csv
@@ -38,7 +39,10 @@ def test_same_seed_and_start_give_a_byte_identical_stream():
 
 
 def test_different_seed_gives_a_different_stream():
-    first, second = wire(simulate(42, START, KEY), SETUP_EVENTS + 500), wire(simulate(43, START, KEY), SETUP_EVENTS + 500)
+    first, second = (
+        wire(simulate(42, START, KEY), SETUP_EVENTS + 500),
+        wire(simulate(43, START, KEY), SETUP_EVENTS + 500),
+    )
     assert first[SETUP_EVENTS:] != second[SETUP_EVENTS:]
     assert not set(first) & set(second)  # not even the catalog events share ids
 
@@ -46,8 +50,12 @@ def test_different_seed_gives_a_different_stream():
 def test_stream_opens_with_stores_then_products_then_stock_for_every_sku_in_every_store():
     setup = list(islice(simulate(1, START, KEY), SETUP_EVENTS))
     kinds = [e.event_type for e in setup]
-    assert kinds == ["store"] * len(STORES) + ["product"] * len(build_catalog()) + ["restock"] * (len(STORES) * len(build_catalog()))
-    assert {(e.store_id, e.sku) for e in setup if e.event_type == "restock"} == {(s.store_id, p.sku) for s in STORES for p in build_catalog()}
+    assert kinds == ["store"] * len(STORES) + ["product"] * len(build_catalog()) + ["restock"] * (
+        len(STORES) * len(build_catalog())
+    )
+    assert {(e.store_id, e.sku) for e in setup if e.event_type == "restock"} == {
+        (s.store_id, p.sku) for s in STORES for p in build_catalog()
+    }
     assert all(e.occurred_at == START for e in setup)
 
 
@@ -75,7 +83,9 @@ def test_returns_refer_to_earlier_orders_of_the_same_customer_and_store(small_ru
         order = orders[r.order_id]
         line = next(line for line in order.lines if line.sku == r.sku)
         assert (order.customer_id, order.store_id) == (r.customer_id, r.store_id)
-        assert order.occurred_at < r.occurred_at and r.quantity <= line.quantity and r.refund_cents <= line.revenue_cents
+        assert (
+            order.occurred_at < r.occurred_at and r.quantity <= line.quantity and r.refund_cents <= line.revenue_cents
+        )
 
 
 def test_online_orders_are_preceded_by_a_checkout_click_in_the_same_session(small_run):
@@ -112,7 +122,10 @@ def test_true_uplift_is_heterogeneous_with_sleeping_dogs(small_run):
     assert promotions and len(set(effects)) > len(effects) // 2
     assert sum(x < 0 for x in effects) > 0.03 * len(effects)
     assert sum(effects) > 0
-    assert all(-c.propensity <= sim.true_uplift(c.customer_id, promotions[0].promotion_id) <= 0.9 - c.propensity for c in sim.customers)
+    assert all(
+        -c.propensity <= sim.true_uplift(c.customer_id, promotions[0].promotion_id) <= 0.9 - c.propensity
+        for c in sim.customers
+    )
     with pytest.raises(KeyError):
         sim.true_uplift("cu_000000000000000000000000", promotions[0].promotion_id)
 

@@ -6,6 +6,7 @@ own (SKU C's price varies, so its elasticity can be estimated), starts the app a
 read-only tests share one model; tests that change the
 model state (409s, retrain, activation) build their own with ``make_api``.
 """
+
 from __future__ import annotations
 
 import time
@@ -15,8 +16,8 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from services.common.bus import ensure_topics
 from services.common.settings import Settings
@@ -39,8 +40,15 @@ def headers(key: str) -> dict[str, str]:
 def own_settings(live_settings: Settings, data_dir: Path, topics: bool = False, **update: object) -> Settings:
     """The live servers with a database and topic prefix of this app's own (topics created if asked)."""
     suffix = uuid.uuid4().hex[:8]
-    settings = live_settings.model_copy(update={"mongo_db": f"fc_{suffix}", "topic_prefix": f"fc_{suffix}", "api_keys": SecretStr(API_KEYS),
-                                                "data_dir": data_dir, **update})
+    settings = live_settings.model_copy(
+        update={
+            "mongo_db": f"fc_{suffix}",
+            "topic_prefix": f"fc_{suffix}",
+            "api_keys": SecretStr(API_KEYS),
+            "data_dir": data_dir,
+            **update,
+        }
+    )
     if topics:
         ensure_topics(settings.kafka_bootstrap, 1, settings.topics.all)
     return settings
@@ -83,6 +91,7 @@ class Api:
 def make_api(live_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Api]]:
     """Factory of apps, each over a fresh database and topic prefix; all closed at teardown."""
     with ExitStack() as stack:
+
         def make(training: TrainingConfig = TRAINING, settings_update: dict | None = None, **app_options) -> Api:
             settings = own_settings(live_settings, tmp_path_factory.mktemp("forecast"), **(settings_update or {}))
             client = stack.enter_context(TestClient(create_app(settings, training, **app_options)))

@@ -1,4 +1,5 @@
 """API keys: 401 without or with a wrong key, 403 below the route's scope, open system endpoints."""
+
 from __future__ import annotations
 
 import pytest
@@ -35,7 +36,10 @@ def test_write_key_cannot_activate_a_model_version(trained_api) -> None:
 
 def test_higher_scope_includes_lower_ones(trained_api) -> None:
     assert trained_api.get("/models", key=ADMIN).status_code == 200
-    assert trained_api.post("/what-if", key=ADMIN, json={"sku": "A", "store_id": "s1", "price_change_pct": 5}).status_code == 200
+    assert (
+        trained_api.post("/what-if", key=ADMIN, json={"sku": "A", "store_id": "s1", "price_change_pct": 5}).status_code
+        == 200
+    )
 
 
 @pytest.mark.parametrize("path", ["/health", "/metrics", "/docs", "/openapi.json"])

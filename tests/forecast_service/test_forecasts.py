@@ -1,4 +1,5 @@
 """Forecast reads on the shared trained model: shapes, 404/422s, shelf space, reorders, what-if."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -113,13 +114,15 @@ def test_reorder_without_store_covers_every_store_and_rejects_bad_service_level(
 
 def test_what_if_price_up_sells_fewer_units_and_a_promotion_more(trained_api) -> None:
     up = trained_api.post("/what-if", json={"sku": "A", "store_id": "s1", "price_change_pct": 10, "horizon": 28})
-    promo = trained_api.post("/what-if", json={"sku": "A", "store_id": "s1", "promotion_discount_pct": 20, "horizon": 28})
+    promo = trained_api.post(
+        "/what-if", json={"sku": "A", "store_id": "s1", "promotion_discount_pct": 20, "horizon": 28}
+    )
     assert up.status_code == promo.status_code == 200
     up, promo = up.json(), promo.json()
     assert up["scenario_units"] < up["baseline_units"] and promo["scenario_units"] > promo["baseline_units"]
     assert up["baseline_units"] == promo["baseline_units"]
     assert up["elasticity_source"] == "category_default" and up["elasticity"] == -1.5  # A's price never changed
-    assert up["scenario_units"] == pytest.approx(up["baseline_units"] * 1.1 ** -1.5, rel=1e-3)
+    assert up["scenario_units"] == pytest.approx(up["baseline_units"] * 1.1**-1.5, rel=1e-3)
 
 
 def test_what_if_estimates_elasticity_from_the_items_own_price_history(trained_api) -> None:
@@ -129,12 +132,15 @@ def test_what_if_estimates_elasticity_from_the_items_own_price_history(trained_a
     assert body["scenario_units"] < body["baseline_units"]
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({"sku": "A", "store_id": "s1"}, "body"),
-    ({"sku": "A", "store_id": "s1", "price_change_pct": 5, "promotion_discount_pct": 5}, "body"),
-    ({"sku": "A", "store_id": "s1", "promotion_discount_pct": 100}, "promotion_discount_pct"),
-    ({"sku": "A", "store_id": "s1", "price_change_pct": 5, "horizon": 91}, "horizon"),
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"sku": "A", "store_id": "s1"}, "body"),
+        ({"sku": "A", "store_id": "s1", "price_change_pct": 5, "promotion_discount_pct": 5}, "body"),
+        ({"sku": "A", "store_id": "s1", "promotion_discount_pct": 100}, "promotion_discount_pct"),
+        ({"sku": "A", "store_id": "s1", "price_change_pct": 5, "horizon": 91}, "horizon"),
+    ],
+)
 def test_what_if_rejects_bad_scenarios_with_422(trained_api, payload: dict, field: str) -> None:
     response = trained_api.post("/what-if", json=payload)
     assert response.status_code == 422
@@ -151,4 +157,3 @@ def test_reads_without_an_active_model_are_409_and_active_model_is_404(make_api)
     assert api.get("/predict").status_code == 409
     response = api.get("/models/active")
     assert response.status_code == 404 and "POST /train" in response.json()["detail"]
-

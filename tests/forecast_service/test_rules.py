@@ -1,4 +1,5 @@
 """The plain domain rules, without servers: shelf space, reorder formulas, elasticity."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -74,7 +75,7 @@ def test_elasticity_falls_back_to_the_category_default_without_price_variation()
 
 
 def test_scenario_units_follow_constant_elasticity() -> None:
-    assert scenario_units(100, price_multiplier(10, None), -1.5) == pytest.approx(100 * 1.1 ** -1.5)
+    assert scenario_units(100, price_multiplier(10, None), -1.5) == pytest.approx(100 * 1.1**-1.5)
     assert scenario_units(100, price_multiplier(None, 20), -1.5) > 100
     with pytest.raises(ValueError, match="exactly one"):
         price_multiplier(None, None)

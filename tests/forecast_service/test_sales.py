@@ -1,4 +1,5 @@
 """``/add-data`` through real Kafka, the PNG charts, body limits, health and metrics."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,13 @@ YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
 
 def read_orders(settings: Settings, wanted: set[str], timeout_s: float = 60.0) -> dict[str, OrderPlaced]:
     """Orders on the test's transactions topic, until every wanted event id was seen."""
-    consumer = KafkaConsumer(settings.topics.for_event_type("order"), bootstrap_servers=settings.kafka_bootstrap,
-                             auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
+    consumer = KafkaConsumer(
+        settings.topics.for_event_type("order"),
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
     found: dict[str, OrderPlaced] = {}
     deadline = time.monotonic() + timeout_s
     try:
@@ -47,9 +53,19 @@ def test_add_data_publishes_order_events_to_kafka_and_answers_202(trained_api) -
     assert body["accepted"] == 2 and body["topic"] == trained_api.settings.topics.for_event_type("order")
     orders = read_orders(trained_api.settings, set(body["event_ids"]))
     first, second = (orders[event_id] for event_id in body["event_ids"])
-    assert (first.store_id, first.lines[0].sku, first.lines[0].quantity, first.lines[0].unit_price_cents) == ("s1", "A", 2, 999)
+    assert (first.store_id, first.lines[0].sku, first.lines[0].quantity, first.lines[0].unit_price_cents) == (
+        "s1",
+        "A",
+        2,
+        999,
+    )
     assert first.channel == "store" and first.occurred_at.isoformat().startswith(f"{YESTERDAY}T12:00")
-    assert (second.store_id, second.lines[0].sku, second.lines[0].unit_price_cents, second.channel) == ("s2", "B", 450, "online")
+    assert (second.store_id, second.lines[0].sku, second.lines[0].unit_price_cents, second.channel) == (
+        "s2",
+        "B",
+        450,
+        "online",
+    )
     assert first.customer_id.startswith("cu_")
 
 
@@ -59,14 +75,19 @@ def test_add_data_with_order_id_gives_a_stable_event_id_for_retries(trained_api)
     assert ids[0] == ids[1]
 
 
-@pytest.mark.parametrize("bad, field, words", [
-    ({"sku": "NOPE"}, "sku", "unknown sku 'NOPE'"),
-    ({"store_id": "mars"}, "store_id", "unknown store_id 'mars'"),
-    ({"quantity": 0}, "quantity", "greater than 0"),
-    ({"unit_price": 1.234}, "unit_price", "decimal places"),
-    ({"date": "2999-01-01"}, "date", "in the future"),
-])
-def test_add_data_rejects_a_bad_record_with_422_naming_index_and_field(trained_api, bad: dict, field: str, words: str) -> None:
+@pytest.mark.parametrize(
+    "bad, field, words",
+    [
+        ({"sku": "NOPE"}, "sku", "unknown sku 'NOPE'"),
+        ({"store_id": "mars"}, "store_id", "unknown store_id 'mars'"),
+        ({"quantity": 0}, "quantity", "greater than 0"),
+        ({"unit_price": 1.234}, "unit_price", "decimal places"),
+        ({"date": "2999-01-01"}, "date", "in the future"),
+    ],
+)
+def test_add_data_rejects_a_bad_record_with_422_naming_index_and_field(
+    trained_api, bad: dict, field: str, words: str
+) -> None:
     response = trained_api.post("/add-data", json=[record(), record(**bad)])
     assert response.status_code == 422
     errors = response.json()["detail"]
@@ -121,7 +142,10 @@ def test_health_is_503_when_kafka_is_unreachable(make_api) -> None:
 def test_metrics_expose_request_latency_by_route_training_time_and_backtest_smape(trained_api) -> None:
     trained_api.get("/forecast/A", params={"store_id": "s1"})
     text = trained_api.get("/metrics", key=None).text
-    assert 'shelfcast_http_request_duration_seconds_count{method="GET",route="/forecast/{sku}",service="forecast",status="200"}' in text
+    assert (
+        'shelfcast_http_request_duration_seconds_count{method="GET",route="/forecast/{sku}",service="forecast",status="200"}'
+        in text
+    )
     assert 'shelfcast_forecast_training_seconds_count{kind="train",outcome="done"} 1.0' in text
     smape = trained_api.get("/models/active").json()["metrics"]["smape"]
     assert f"shelfcast_forecast_last_backtest_smape {smape}" in text

@@ -1,4 +1,5 @@
 """Training, retraining and model versions against the real Mongo-protocol server."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -85,12 +86,17 @@ def test_retrain_keeps_the_continued_model_when_it_is_better_on_the_recent_windo
 
 
 def test_retrain_discards_the_continued_model_when_it_is_worse(make_api) -> None:
-    api, first, status = _retrain_case(make_api, [INVERTED_WEEK, sales_data.WEEKLY])  # a 4-week blip, then back to normal
+    api, first, status = _retrain_case(
+        make_api, [INVERTED_WEEK, sales_data.WEEKLY]
+    )  # a 4-week blip, then back to normal
     assert status["state"] == "done", status
     result = status["result"]
     assert result["kept"] is False
     assert result["candidate"]["smape"] > result["incumbent"]["smape"]
-    assert str(result["candidate"]["smape"]) in status["message"] and str(result["incumbent"]["smape"]) in status["message"]
+    assert (
+        str(result["candidate"]["smape"]) in status["message"]
+        and str(result["incumbent"]["smape"]) in status["message"]
+    )
     assert status["version"] == first
     assert api.get("/models/active").json()["version"] == first
     assert len(api.get("/models").json()) == 1
@@ -131,5 +137,3 @@ def test_activating_an_unknown_version_is_404(trained_api) -> None:
 def test_status_reports_idle_before_any_job(make_api) -> None:
     status = make_api().get("/train/status").json()
     assert status["state"] == "idle" and status["version"] is None
-
-

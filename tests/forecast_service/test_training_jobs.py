@@ -1,12 +1,13 @@
 """The background job runner on its own: one job at a time, and every job ends in a status."""
+
 from __future__ import annotations
 
 import threading
 
 import pytest
 
-from services.forecast_service.model.errors import InsufficientHistoryError
 from services.forecast_service.errors import TrainingInProgressError
+from services.forecast_service.model.errors import InsufficientHistoryError
 from services.forecast_service.training import TrainingJobs
 
 

@@ -3,6 +3,7 @@
 The engine fixtures (own database and topics per test, ``start_app``) are the promotion engine
 tests' own, imported so both suites set the engine up the same way.
 """
+
 from __future__ import annotations
 
 from tests.promotion_engine.conftest import db, settings, start_app  # noqa: F401  (fixtures)

@@ -1,5 +1,6 @@
 """``/admin/customers/{id}`` on the running promotion engine: admin scope only, export and erasure
 including what the engine holds in memory (order snapshot, click window), audited by key fingerprint."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -19,21 +20,36 @@ ADMIN = {"X-API-Key": "admin-key"}
 
 @pytest.fixture
 def client(db, start_app):
-    """Two customers with orders, recent clicks and exposures stored before the engine starts (snapshot + click backfill)."""
+    """Two customers with orders, recent clicks and exposures stored before the engine starts (snapshot + click
+    backfill).
+    """
     add_product(db, "SKU-A")
     set_stock(db, "SKU-A", on_hand=50)
     for customer, orders in ((ALICE, 2), (BOB, 1)):
         for n in range(orders):
             add_order(db, customer, "SKU-A", NOW - timedelta(days=3 + n), order_id=f"o-{customer}-{n}")
         add_exposure(db, customer, "P1", "treatment", NOW - timedelta(days=5))
-    db[read_models.CLICKS].insert_many([{"customer_id": c, "session_id": "s", "action": "view", "sku": "SKU-A",  # no _id: an ObjectId, as bulk loads have
-                                   "occurred_at": NOW - timedelta(minutes=1), "channel": "online"} for c in (ALICE, ALICE, BOB)])
+    db[read_models.CLICKS].insert_many(
+        [
+            {
+                "customer_id": c,
+                "session_id": "s",
+                "action": "view",
+                "sku": "SKU-A",  # no _id: an ObjectId, as bulk loads have
+                "occurred_at": NOW - timedelta(minutes=1),
+                "channel": "online",
+            }
+            for c in (ALICE, ALICE, BOB)
+        ]
+    )
     app = start_app(api_keys=KEYS, write_behind_s=60.0)  # serve counts stay in memory until the erasure flushes them
     wait_for(lambda: app.app.state.engine.click_tail.ready.is_set(), "the click window backfill")
     return app
 
 
-@pytest.mark.parametrize("method, path", [("GET", f"/admin/customers/{ALICE}/export"), ("DELETE", f"/admin/customers/{ALICE}")])
+@pytest.mark.parametrize(
+    "method, path", [("GET", f"/admin/customers/{ALICE}/export"), ("DELETE", f"/admin/customers/{ALICE}")]
+)
 def test_admin_endpoints_need_an_admin_key(client, method: str, path: str) -> None:
     assert client.request(method, path).status_code == 401
     assert client.request(method, path, headers={"X-API-Key": "admin-key-guess"}).status_code == 401
@@ -41,7 +57,9 @@ def test_admin_endpoints_need_an_admin_key(client, method: str, path: str) -> No
         response = client.request(method, path, headers={"X-API-Key": key})
         assert response.status_code == 403 and "'admin' is required" in response.json()["detail"]
         assert key not in response.text
-    assert client.get(f"/admin/customers/{ALICE}/export", headers=ADMIN).json()["collections"]["orders"]  # nothing was erased by the refusals
+    assert client.get(f"/admin/customers/{ALICE}/export", headers=ADMIN).json()["collections"][
+        "orders"
+    ]  # nothing was erased by the refusals
 
 
 @pytest.mark.parametrize("bad", ["cu_1", "CU_" + "a" * 24, "cu_" + "g" * 24, "a" * 60])
@@ -79,9 +97,15 @@ def test_erasure_drops_stored_and_in_memory_data_keeps_experiment_figures_and_is
     assert response.status_code == 200, response.text
     report = response.json()
     assert report["anonymized"] == {"orders": 2, "returns": 0, "exposures": 1}
-    assert report["deleted"] == {"clicks": 2, "promotion_frequency": 0, "promotion_frequency_journal": 1}  # the flush before erasing wrote the journal
+    assert report["deleted"] == {
+        "clicks": 2,
+        "promotion_frequency": 0,
+        "promotion_frequency_journal": 1,
+    }  # the flush before erasing wrote the journal
     assert report["forgotten"]["order_summary"] == 1 and report["forgotten"]["recent_clicks"] == 2
-    assert engine.recommender.scores is None or not engine.recommender.scores.forget(ALICE)  # no precomputed scores left
+    assert engine.recommender.scores is None or not engine.recommender.scores.forget(
+        ALICE
+    )  # no precomputed scores left
     assert report["subject_sha256"] == subject_hash(ALICE)
 
     assert engine.history.customer(ALICE) is None and engine.history.customer(BOB) is not None
@@ -103,4 +127,9 @@ def test_erasing_an_unknown_customer_is_idempotent_and_audited(client) -> None:
         response = client.delete(f"/admin/customers/{unknown}", headers=ADMIN)
         assert response.status_code == 200
         assert set(response.json()["anonymized"].values()) | set(response.json()["deleted"].values()) == {0}
-    assert client.app.state.engine.db[read_models.PRIVACY_AUDIT].count_documents({"subject_sha256": subject_hash(unknown), "action": "erase"}) == 2
+    assert (
+        client.app.state.engine.db[read_models.PRIVACY_AUDIT].count_documents(
+            {"subject_sha256": subject_hash(unknown), "action": "erase"}
+        )
+        == 2
+    )

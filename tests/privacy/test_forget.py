@@ -1,5 +1,6 @@
 """The engine's in-memory state forgets an erased customer and does not take them back from a
 snapshot reload that was already scanning, nor from the click tail re-reading its window."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -53,7 +54,11 @@ def test_click_window_forgets_and_refuses_the_erased_customers_earlier_clicks_wh
 
     assert window.forget(ALICE, now=NOW) == 2
     assert window.activity(ALICE, NOW).clicks == 0 and window.activity(BOB, NOW).clicks == 1
-    assert not window.add(ALICE, ClickRecord(NOW - timedelta(minutes=4), "view", "SKU-A", "e4-replayed"), now=NOW)  # tail re-reading the topic
-    assert window.add(ALICE, ClickRecord(NOW + timedelta(seconds=1), "view", "SKU-C", "new"), now=NOW)  # what they do next is new data
+    assert not window.add(
+        ALICE, ClickRecord(NOW - timedelta(minutes=4), "view", "SKU-A", "e4-replayed"), now=NOW
+    )  # tail re-reading the topic
+    assert window.add(
+        ALICE, ClickRecord(NOW + timedelta(seconds=1), "view", "SKU-C", "new"), now=NOW
+    )  # what they do next is new data
     assert window.activity(ALICE, NOW + timedelta(seconds=2)).viewed == frozenset({"SKU-C"})
     assert window.forget("cu_" + "c" * 24, now=NOW) == 0  # nothing held: nothing dropped

@@ -1,5 +1,6 @@
 """Raw clicks are kept ``SHELFCAST_CLICK_RETENTION_DAYS``: a TTL index for a real MongoDB, and the
 consumer's purge, which is what holds on mongo-java-server (it never expires TTL documents)."""
+
 from __future__ import annotations
 
 import threading
@@ -19,8 +20,20 @@ NOW = datetime.now(timezone.utc)
 
 
 def _clicks(db: Database, ages_days: dict[str, float]) -> None:
-    db[read_models.CLICKS].insert_many([{"_id": name, "customer_id": "cu_" + "a" * 24, "session_id": "s", "action": "view", "sku": "A1",
-                                   "channel": "online", "occurred_at": NOW - timedelta(days=age)} for name, age in ages_days.items()])
+    db[read_models.CLICKS].insert_many(
+        [
+            {
+                "_id": name,
+                "customer_id": "cu_" + "a" * 24,
+                "session_id": "s",
+                "action": "view",
+                "sku": "A1",
+                "channel": "online",
+                "occurred_at": NOW - timedelta(days=age),
+            }
+            for name, age in ages_days.items()
+        ]
+    )
 
 
 def _left(db: Database) -> list[str]:
@@ -71,8 +84,12 @@ def test_ttl_index_follows_the_setting(clicks_db: Database) -> None:
     assert store.CLICK_TTL_INDEX not in clicks_db[read_models.CLICKS].index_information()
 
 
-def test_the_running_consumer_enforces_retention_on_the_embedded_store(isolated_settings: Settings, clicks_db: Database) -> None:
-    settings = isolated_settings.model_copy(update={"consumer_metrics_port": 0, "consumer_poll_ms": 100, "click_retention_days": 30})
+def test_the_running_consumer_enforces_retention_on_the_embedded_store(
+    isolated_settings: Settings, clicks_db: Database
+) -> None:
+    settings = isolated_settings.model_copy(
+        update={"consumer_metrics_port": 0, "consumer_poll_ms": 100, "click_retention_days": 30}
+    )
     stop = threading.Event()
     consumer = threading.Thread(target=run_consumer, args=(settings, stop), daemon=True)
     consumer.start()

@@ -1,4 +1,5 @@
 """API keys (401/403), open operational endpoints, health and metrics."""
+
 from __future__ import annotations
 
 import pytest
@@ -37,12 +38,21 @@ def test_write_and_admin_keys_can_write(client):
 def test_health_metrics_and_docs_need_no_key(client):
     health = client.get("/health")
     assert health.status_code == 200
-    assert health.json()["status"] == "ok" and health.json()["checks"]["mongo"]["ok"] and health.json()["checks"]["kafka"]["ok"]
+    assert (
+        health.json()["status"] == "ok"
+        and health.json()["checks"]["mongo"]["ok"]
+        and health.json()["checks"]["kafka"]["ok"]
+    )
     client.get("/recommendations/cu_1", headers={"X-API-Key": "reader-key"})
     metrics = client.get("/metrics")
     assert metrics.status_code == 200
-    assert 'shelfcast_http_request_duration_seconds_count{method="GET",route="/recommendations/{customer_id}",service="promotions",status="200"}' in metrics.text
-    assert "shelfcast_promotions_served_total" in metrics.text and "shelfcast_promotions_training_seconds" in metrics.text
+    assert (
+        'shelfcast_http_request_duration_seconds_count{method="GET",route="/recommendations/{customer_id}",service="promotions",status="200"}'
+        in metrics.text
+    )
+    assert (
+        "shelfcast_promotions_served_total" in metrics.text and "shelfcast_promotions_training_seconds" in metrics.text
+    )
     assert client.get("/openapi.json").status_code == 200 and client.get("/docs").status_code == 200
 
 

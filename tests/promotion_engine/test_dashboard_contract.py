@@ -1,5 +1,6 @@
 """The dashboard reads /promotions, /experiments/{id} and /models/active through its own typed client:
 these answers must parse with its models (services/dashboard/api_client.py)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -17,7 +18,9 @@ def test_promotion_experiment_and_model_answers_parse_with_the_dashboard_client_
     set_stock(db, "SKU-A", on_hand=50)
     client = start_app()
     create_promotion(client, "P-A", sku="SKU-A")
-    create_promotion(client, "P-AMT", sku=None, category="Toys", type="amount_off", discount_pct=None, discount_cents=100)
+    create_promotion(
+        client, "P-AMT", sku=None, category="Toys", type="amount_off", discount_pct=None, discount_cents=100
+    )
     add_exposure(db, "cu_x", "P-A", "treatment", NOW - timedelta(days=1))
     add_order(db, "cu_x", "SKU-A", NOW - timedelta(hours=1))
 

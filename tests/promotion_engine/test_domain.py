@@ -1,4 +1,5 @@
 """The engine's pure pieces, without servers: assignment, statistics, click intent, scoring, key parsing."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -30,8 +31,12 @@ def test_difference_of_proportions_is_the_wald_interval():
 
 
 def test_cart_left_without_checkout_is_abandoned_and_checkout_clears_it():
-    clicks = [ClickRecord(T, "view", "A"), ClickRecord(T + timedelta(seconds=1), "add_to_cart", "A"),
-              ClickRecord(T + timedelta(seconds=2), "add_to_cart", "B"), ClickRecord(T + timedelta(seconds=3), "remove_from_cart", "B")]
+    clicks = [
+        ClickRecord(T, "view", "A"),
+        ClickRecord(T + timedelta(seconds=1), "add_to_cart", "A"),
+        ClickRecord(T + timedelta(seconds=2), "add_to_cart", "B"),
+        ClickRecord(T + timedelta(seconds=3), "remove_from_cart", "B"),
+    ]
     activity = summarize_clicks(reversed(clicks))  # order of arrival does not matter, time does
     assert activity.in_cart == {"A"} and activity.viewed == {"A"} and activity.clicks == 4
     assert summarize_clicks([*clicks, ClickRecord(T + timedelta(seconds=4), "checkout", None)]).in_cart == frozenset()
@@ -48,7 +53,8 @@ def test_click_window_drops_duplicates_and_old_clicks():
 
 
 def test_click_window_names_the_customers_whose_activity_changed_once_each():
-    """What the scorer re-scores each poll: a click in, or a click out of the window (not before), erased customers not."""
+    """What the scorer re-scores each poll: a click in, or a click out of the window (not before), erased customers
+    not."""
     window = ClickWindow(minutes=30)
     window.add("cu_a", ClickRecord(T, "view", "A", "e1"), now=T)
     window.add("cu_b", ClickRecord(T + timedelta(minutes=10), "view", "B", "e2"), now=T + timedelta(minutes=10))
@@ -56,7 +62,9 @@ def test_click_window_names_the_customers_whose_activity_changed_once_each():
     window.forget("cu_gone", now=T + timedelta(minutes=10))
     assert window.changed(T + timedelta(minutes=10)) == {"cu_a", "cu_b"}
     assert window.changed(T + timedelta(minutes=20)) == set()
-    assert window.changed(T + timedelta(minutes=30)) == set()  # cu_a's click is still in the window at exactly 30 minutes
+    assert (
+        window.changed(T + timedelta(minutes=30)) == set()
+    )  # cu_a's click is still in the window at exactly 30 minutes
     assert window.activity("cu_a", T + timedelta(minutes=30, seconds=1)).clicks == 0
     assert window.changed(T + timedelta(minutes=30, seconds=1)) == {"cu_a"}
     assert window.changed(T + timedelta(minutes=41)) == {"cu_b"}
@@ -75,11 +83,19 @@ def test_click_window_changes_nobody_asks_for_do_not_pile_up():
 
 
 def test_incremental_margin_charges_the_discount_given_to_those_who_would_buy_anyway():
-    econ = scoring.economics(np.array([0.5, 0.02]), np.array([0.01, 0.05]), np.array([1000.0, 1000.0]), np.array([500.0, 500.0]), np.array([200.0, 200.0]))
+    econ = scoring.economics(
+        np.array([0.5, 0.02]),
+        np.array([0.01, 0.05]),
+        np.array([1000.0, 1000.0]),
+        np.array([500.0, 500.0]),
+        np.array([200.0, 200.0]),
+    )
     # loyal buyer: 0.01 * (1000 - 200 - 500) - 0.5 * 200 = 3 - 100 = -97; persuadable: 0.05 * 300 - 0.02 * 200 = 11
     assert econ.incremental_margin_cents == pytest.approx([-97.0, 11.0])
     assert econ.cost_cents == pytest.approx([0.51 * 200, 0.07 * 200])
-    assert scoring.rank_score(econ.incremental_margin_cents, np.array([True, True]), 0.25) == pytest.approx([-97.0, 13.75])
+    assert scoring.rank_score(econ.incremental_margin_cents, np.array([True, True]), 0.25) == pytest.approx(
+        [-97.0, 13.75]
+    )
 
 
 def test_cart_boost_keeps_conversion_a_probability():
@@ -117,7 +133,14 @@ def test_bench_reports_throughput_latency_and_errors_against_a_live_server():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        result = bench_recommendations(f"http://127.0.0.1:{server.server_port}", "k", requests=40, concurrency=4, customers=["cu_ok", "cu_bad"], warmup=0)
+        result = bench_recommendations(
+            f"http://127.0.0.1:{server.server_port}",
+            "k",
+            requests=40,
+            concurrency=4,
+            customers=["cu_ok", "cu_bad"],
+            warmup=0,
+        )
     finally:
         server.shutdown()
     assert result["errors"] == 20 and result["requests"] == 40 and result["warmup"] == 0

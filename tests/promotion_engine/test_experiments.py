@@ -1,4 +1,5 @@
 """GET /experiments/{id} on a hand-made experiment whose every number is worked out below."""
+
 from __future__ import annotations
 
 import math
@@ -21,9 +22,12 @@ def experiment(db, start_app):
     for i in range(10):
         add_exposure(db, f"cu_t{i}", "P-EXP", "treatment", T0, sku="SKU-A")
         add_exposure(db, f"cu_c{i}", "P-EXP", "control", T0 + timedelta(days=2 if i == 1 else 0), sku="SKU-A")
-    add_exposure(db, "cu_t0", "P-EXP", "treatment", T0 + timedelta(days=1), sku="SKU-A")  # a later exposure: the first one counts
+    add_exposure(
+        db, "cu_t0", "P-EXP", "treatment", T0 + timedelta(days=1), sku="SKU-A"
+    )  # a later exposure: the first one counts
     add_exposure(db, "cu_c2", "P-OTHER", "treatment", T0, sku="SKU-A")  # another promotion's exposure: ignored
-    # treatment: 4 of 10 buy SKU-A within the window, each 1 unit at 1000 with 200 off (revenue 800, cost 500, margin 300)
+    # treatment: 4 of 10 buy SKU-A within the window, each 1 unit at 1000 with 200 off (revenue 800, cost 500, margin
+    # 300)
     for i in range(4):
         add_order(db, f"cu_t{i}", "SKU-A", T0 + timedelta(days=2), discount_cents=200, promotion_id="P-EXP")
     add_order(db, "cu_t4", "SKU-B", T0 + timedelta(days=2))  # not the promoted SKU
@@ -38,8 +42,22 @@ def test_experiment_reports_conversion_lift_ci_margin_and_roi(experiment):
     response = experiment.get("/experiments/P-EXP")
     assert response.status_code == 200, response.text
     e = response.json()
-    assert e["treatment"] == {"n": 10, "conversions": 4, "conversion": 0.4, "revenue_cents": 3200, "margin_cents": 1200, "discount_cents": 800}
-    assert e["control"] == {"n": 10, "conversions": 1, "conversion": 0.1, "revenue_cents": 1000, "margin_cents": 500, "discount_cents": 0}
+    assert e["treatment"] == {
+        "n": 10,
+        "conversions": 4,
+        "conversion": 0.4,
+        "revenue_cents": 3200,
+        "margin_cents": 1200,
+        "discount_cents": 800,
+    }
+    assert e["control"] == {
+        "n": 10,
+        "conversions": 1,
+        "conversion": 0.1,
+        "revenue_cents": 1000,
+        "margin_cents": 500,
+        "discount_cents": 0,
+    }
     # lift = 0.4 - 0.1 = 0.3; SE = sqrt(0.4*0.6/10 + 0.1*0.9/10) = sqrt(0.033) = 0.1816590
     # 95% CI = 0.3 -/+ 1.959964 * 0.1816590 = 0.3 -/+ 0.3560449 = (-0.0560449, 0.6560449)
     assert e["lift"] == pytest.approx(0.3)

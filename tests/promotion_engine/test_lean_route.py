@@ -1,5 +1,6 @@
 """``LeanRoute`` answers exactly as FastAPI's own ``APIRoute`` does for the same declaration: same status,
 body and headers for good requests, auth failures and every kind of bad parameter, and the same OpenAPI."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -16,14 +17,22 @@ from services.promotion_engine.api.lean_route import LeanRoute
 from services.promotion_engine.api.routes.recommendations import router as recommendations_router
 
 
-async def echo(request: Request,
-               customer_id: Annotated[str, Path(min_length=1, max_length=64, pattern=IDENTIFIER_PATTERN, description="who")],
-               k: Annotated[int, Query(ge=1, description="how many")] = 3,
-               channel: Channel = Channel.ONLINE,
-               store_id: Annotated[str | None, Query(min_length=1, max_length=64, pattern=IDENTIFIER_PATTERN)] = None) -> Response:
+async def echo(
+    request: Request,
+    customer_id: Annotated[str, Path(min_length=1, max_length=64, pattern=IDENTIFIER_PATTERN, description="who")],
+    k: Annotated[int, Query(ge=1, description="how many")] = 3,
+    channel: Channel = Channel.ONLINE,
+    store_id: Annotated[str | None, Query(min_length=1, max_length=64, pattern=IDENTIFIER_PATTERN)] = None,
+) -> Response:
     """Returns what it was given, typed as the endpoint saw it."""
-    body = {"path": request.url.path, "customer_id": customer_id, "k": k, "channel": channel.value, "channel_is_enum": isinstance(channel, Channel),
-            "store_id": store_id}
+    body = {
+        "path": request.url.path,
+        "customer_id": customer_id,
+        "k": k,
+        "channel": channel.value,
+        "channel_is_enum": isinstance(channel, Channel),
+        "store_id": store_id,
+    }
     return Response(orjson.dumps(body), media_type="application/json")
 
 
@@ -64,7 +73,14 @@ def test_lean_route_answers_as_fastapi_does(url, headers):
 def test_good_parameters_arrive_typed():
     with TestClient(app_with(LeanRoute)) as lean:
         body = lean.get("/echo/cu_1?k=5&channel=store", headers={"X-API-Key": "writer"}).json()
-    assert body == {"path": "/echo/cu_1", "customer_id": "cu_1", "k": 5, "channel": "store", "channel_is_enum": True, "store_id": None}
+    assert body == {
+        "path": "/echo/cu_1",
+        "customer_id": "cu_1",
+        "k": 5,
+        "channel": "store",
+        "channel_is_enum": True,
+        "store_id": None,
+    }
 
 
 def test_the_openapi_operation_is_fastapis():
@@ -87,12 +103,15 @@ async def other_dependency(customer_id: str, tag: Annotated[str, Depends(lambda:
     return Response(tag)
 
 
-@pytest.mark.parametrize(("endpoint", "dependencies", "message"), [
-    (with_header, [], "path and query parameters only, not Header"),
-    (other_dependency, [], "path and query parameters only, not Depends"),
-    (sync_endpoint, [], "needs an async endpoint"),
-    (echo, [Depends(lambda: None)], "API-key checks"),
-])
+@pytest.mark.parametrize(
+    ("endpoint", "dependencies", "message"),
+    [
+        (with_header, [], "path and query parameters only, not Header"),
+        (other_dependency, [], "path and query parameters only, not Depends"),
+        (sync_endpoint, [], "needs an async endpoint"),
+        (echo, [Depends(lambda: None)], "API-key checks"),
+    ],
+)
 def test_what_it_cannot_serve_is_refused_when_declared(endpoint, dependencies, message):
     router = APIRouter(route_class=LeanRoute)
     with pytest.raises(TypeError, match=message):

@@ -2,6 +2,7 @@
 ``FULL_REBUILD_EVERY``, otherwise only the orders ingested since, each applied once, to new objects
 for the customers they touch (the score cache compares summaries by value; the recommender and the
 scorer notice a new snapshot by ``loaded_at``). Time is driven with ``now``."""
+
 from __future__ import annotations
 
 import copy
@@ -17,8 +18,15 @@ from tests.promotion_engine.conftest import NOW, add_order, add_product
 ALICE, BOB = "cu_" + "a" * 24, "cu_" + "b" * 24
 
 
-def ingest(db: Database, order_id: str, customer_id: str, sku: str, ingested_at: datetime, occurred_at: datetime | None = None,
-           quantity: int = 1) -> None:
+def ingest(
+    db: Database,
+    order_id: str,
+    customer_id: str,
+    sku: str,
+    ingested_at: datetime,
+    occurred_at: datetime | None = None,
+    quantity: int = 1,
+) -> None:
     """An order as the data consumer stores it: stamped with ``ingested_at``."""
     add_order(db, customer_id, sku, occurred_at or ingested_at, quantity=quantity, order_id=order_id)
     db.orders.update_one({"_id": order_id}, {"$set": {"ingested_at": ingested_at}})
@@ -45,7 +53,10 @@ def test_an_incremental_refresh_publishes_a_new_summary_for_the_customer_it_touc
     assert history.loaded_at == NOW + timedelta(minutes=2)
     assert history.customer(BOB) is bob
     assert history.customer(ALICE) is not alice and alice == alice_then  # the published object was copied, not changed
-    assert history.customer(ALICE).orders == 2 and history.customer(ALICE).category_spend == {"Grocery": 1000, "Toys": 3000}
+    assert history.customer(ALICE).orders == 2 and history.customer(ALICE).category_spend == {
+        "Grocery": 1000,
+        "Toys": 3000,
+    }
     assert history.popularity("SKU-B") == 1.0 and history.popularity("SKU-A") == 2 / 3
 
 
@@ -67,7 +78,9 @@ def test_an_order_stamped_before_the_watermark_but_visible_later_is_applied_once
     history = loaded(db)
     ingest(db, "o-bob-2", BOB, "SKU-A", NOW + timedelta(minutes=10))
     history.refresh(now=NOW + timedelta(minutes=11))  # watermark: NOW + 10 min
-    ingest(db, "o-alice-late", ALICE, "SKU-B", NOW + timedelta(minutes=10) - INGEST_OVERLAP / 2)  # stamped earlier, landed now
+    ingest(
+        db, "o-alice-late", ALICE, "SKU-B", NOW + timedelta(minutes=10) - INGEST_OVERLAP / 2
+    )  # stamped earlier, landed now
     ingest(db, "o-alice-too-late", ALICE, "SKU-B", NOW + timedelta(minutes=10) - INGEST_OVERLAP * 2)
 
     history.refresh(now=NOW + timedelta(minutes=12))
@@ -90,7 +103,9 @@ def test_an_incremental_refresh_does_not_bring_back_a_customer_erased_while_it_r
             history.forget(ALICE)
             return catalog.products
 
-    ingest(db, "o-alice-2", ALICE, "SKU-B", NOW + timedelta(minutes=1))  # read under her id, as before the anonymization
+    ingest(
+        db, "o-alice-2", ALICE, "SKU-B", NOW + timedelta(minutes=1)
+    )  # read under her id, as before the anonymization
     ingest(db, "o-bob-2", BOB, "SKU-B", NOW + timedelta(minutes=1))
     history._catalog = ForgetsAliceMidRefresh()  # type: ignore[assignment]
     history.refresh(now=NOW + timedelta(minutes=2))
@@ -98,22 +113,34 @@ def test_an_incremental_refresh_does_not_bring_back_a_customer_erased_while_it_r
 
     history._catalog = catalog
     db.orders.update_many({"customer_id": ALICE}, {"$set": {"customer_id": "erased_x"}})
-    history.refresh(now=NOW + timedelta(minutes=3))  # after an erasure: a full rebuild, which files the orders under the tombstone
+    history.refresh(
+        now=NOW + timedelta(minutes=3)
+    )  # after an erasure: a full rebuild, which files the orders under the tombstone
     ingest(db, "o-bob-3", BOB, "SKU-A", NOW + timedelta(minutes=3))
     history.refresh(now=NOW + timedelta(minutes=4))
-    assert history.customer(ALICE) is None and history.customer("erased_x").orders == 2 and history.customer(BOB).orders == 3
+    assert (
+        history.customer(ALICE) is None
+        and history.customer("erased_x").orders == 2
+        and history.customer(BOB).orders == 3
+    )
 
 
 def test_the_periodic_full_rebuild_drops_orders_that_left_the_lookback_and_adds_orders_without_ingested_at(db) -> None:
     add_product(db, "SKU-A")
     ingest(db, "o-alice-recent", ALICE, "SKU-A", NOW - timedelta(days=1))
-    ingest(db, "o-alice-old", ALICE, "SKU-A", NOW - timedelta(days=30, hours=-1), quantity=5)  # leaves the 30 days in an hour
+    ingest(
+        db, "o-alice-old", ALICE, "SKU-A", NOW - timedelta(days=30, hours=-1), quantity=5
+    )  # leaves the 30 days in an hour
     history = OrderHistory(db, Catalog(db, 0.0), lookback_days=30)
     history.refresh(now=NOW)
-    add_order(db, BOB, "SKU-A", NOW + timedelta(hours=1), order_id="o-bob-seed")  # written straight into MongoDB: no ingested_at
+    add_order(
+        db, BOB, "SKU-A", NOW + timedelta(hours=1), order_id="o-bob-seed"
+    )  # written straight into MongoDB: no ingested_at
 
     history.refresh(now=NOW + timedelta(hours=2))
-    assert history.customer(ALICE).orders == 2 and history.customer(BOB) is None  # incremental: nothing ages out or comes in
+    assert (
+        history.customer(ALICE).orders == 2 and history.customer(BOB) is None
+    )  # incremental: nothing ages out or comes in
 
     history.refresh(now=NOW + FULL_REBUILD_EVERY)
     assert history.customer(ALICE).orders == 1 and history.customer(BOB).orders == 1

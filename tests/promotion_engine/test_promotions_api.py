@@ -1,4 +1,5 @@
 """Promotions CRUD: validation names the field, unknown ids are 404, budgets follow edits."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -34,13 +35,24 @@ def _error_fields(response) -> list[str]:
 
 def test_create_read_list_replace_delete_round_trip(client):
     created = create_promotion(client, "P1", budget_cents=5000)
-    assert created["promotion_id"] == "P1" and created["active"] is True and created["spent_cents"] == 0 and created["remaining_cents"] == 5000
+    assert (
+        created["promotion_id"] == "P1"
+        and created["active"] is True
+        and created["spent_cents"] == 0
+        and created["remaining_cents"] == 5000
+    )
     assert client.get("/promotions/P1").json()["name"] == "Promotion P1"
     assert [p["promotion_id"] for p in client.get("/promotions").json()] == ["P1"]
 
-    replaced = client.put("/promotions/P1", json=promotion_body("P1", name="Renamed", budget_cents=8000, sku=None, category="Toys"))
+    replaced = client.put(
+        "/promotions/P1", json=promotion_body("P1", name="Renamed", budget_cents=8000, sku=None, category="Toys")
+    )
     assert replaced.status_code == 200, replaced.text
-    assert replaced.json()["name"] == "Renamed" and replaced.json()["category"] == "Toys" and replaced.json()["remaining_cents"] == 8000
+    assert (
+        replaced.json()["name"] == "Renamed"
+        and replaced.json()["category"] == "Toys"
+        and replaced.json()["remaining_cents"] == 8000
+    )
 
     assert client.delete("/promotions/P1").status_code == 204
     assert client.get("/promotions/P1").status_code == 404
@@ -60,19 +72,25 @@ def test_duplicate_promotion_id_is_409(client):
     assert client.post("/promotions", json=promotion_body("P1")).status_code == 409
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    ({"discount_pct": -5}, "body.discount_pct"),
-    ({"type": "amount_off", "discount_pct": None, "discount_cents": -100}, "body.discount_cents"),
-    ({"sku": "SKU-UNKNOWN"}, "body.sku"),
-    ({"sku": None, "category": "Gardening"}, "body.category"),
-    ({"sku": None}, "body.category"),
-    ({"ends_at": (NOW - timedelta(days=2)).isoformat()}, "body.ends_at"),
-    ({"budget_cents": -1}, "body.budget_cents"),
-    ({"type": "percent_off", "discount_pct": None}, "body.discount_pct"),
-    ({"type": "amount_off", "discount_pct": None, "discount_cents": 1000}, "body.discount_cents"),
-    ({"starts_at": "2026-03-01T00:00:00"}, "body.starts_at"),
-    ({"starts_at": "0001-01-01T00:00:00+14:00"}, "body.starts_at"),  # no UTC equivalent: was a 500 (found by schemathesis)
-])
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"discount_pct": -5}, "body.discount_pct"),
+        ({"type": "amount_off", "discount_pct": None, "discount_cents": -100}, "body.discount_cents"),
+        ({"sku": "SKU-UNKNOWN"}, "body.sku"),
+        ({"sku": None, "category": "Gardening"}, "body.category"),
+        ({"sku": None}, "body.category"),
+        ({"ends_at": (NOW - timedelta(days=2)).isoformat()}, "body.ends_at"),
+        ({"budget_cents": -1}, "body.budget_cents"),
+        ({"type": "percent_off", "discount_pct": None}, "body.discount_pct"),
+        ({"type": "amount_off", "discount_pct": None, "discount_cents": 1000}, "body.discount_cents"),
+        ({"starts_at": "2026-03-01T00:00:00"}, "body.starts_at"),
+        (
+            {"starts_at": "0001-01-01T00:00:00+14:00"},
+            "body.starts_at",
+        ),  # no UTC equivalent: was a 500 (found by schemathesis)
+    ],
+)
 def test_invalid_promotion_is_422_naming_the_field(client, overrides, field):
     response = client.post("/promotions", json=promotion_body("P-BAD", **overrides))
     assert response.status_code == 422, response.text
@@ -94,7 +112,9 @@ def test_lowering_the_budget_below_spend_exhausts_it(client):
 
 
 def test_body_above_the_size_limit_is_413(client):
-    response = client.post("/promotions", content=b"{" + b" " * (70 * 1024) + b"}", headers={"content-type": "application/json"})
+    response = client.post(
+        "/promotions", content=b"{" + b" " * (70 * 1024) + b"}", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 413
 
 

@@ -1,12 +1,14 @@
 """Write-behind frequency counters: the serve journal (one document per flush), what other processes
 learn from it, and its folding into the per-customer day documents (``exposure_log``)."""
+
 from __future__ import annotations
 
 import pytest
 
-from services.promotion_engine import exposure_log
+from services.common.read_models import PROMOTION_FREQUENCY as FREQUENCY
+from services.common.read_models import PROMOTION_FREQUENCY_JOURNAL as JOURNAL
 from services.common.store import ensure_indexes
-from services.common.read_models import PROMOTION_FREQUENCY as FREQUENCY, PROMOTION_FREQUENCY_JOURNAL as JOURNAL
+from services.promotion_engine import exposure_log
 from services.promotion_engine.exposure_log import ExposureLog, day_document_id
 from tests.promotion_engine.conftest import NOW
 
@@ -31,7 +33,13 @@ def test_a_flush_is_one_journal_document_and_another_process_learns_from_it(db):
     assert first.flush_counters() == 6
     [journal] = db[JOURNAL].find()
     assert sorted((s["customer_id"], s["promotion_id"], s["n"]) for s in journal["serves"]) == [
-        ("cu_1", "P-A", 1), ("cu_1", "P-B", 1), ("cu_2", "P-A", 1), ("cu_2", "P-B", 1), ("cu_3", "P-A", 1), ("cu_3", "P-B", 1)]
+        ("cu_1", "P-A", 1),
+        ("cu_1", "P-B", 1),
+        ("cu_2", "P-A", 1),
+        ("cu_2", "P-B", 1),
+        ("cu_3", "P-A", 1),
+        ("cu_3", "P-B", 1),
+    ]
     assert db[FREQUENCY].count_documents({}) == 0  # not folded yet
     second.flush_counters()
     assert second.known_today("cu_1", ["P-A", "P-B"], NOW) == {"P-A": 1, "P-B": 1}
@@ -60,7 +68,9 @@ def test_a_process_killed_before_folding_leaves_a_journal_that_a_restart_counts(
     killed = _log(db)
     killed.claim("cu_1", [("P-A", 2)], NOW)
     killed.flush_counters()  # then SIGKILL: no fold
-    db[FREQUENCY].insert_one({"_id": day_document_id("cu_1", DAY), "customer_id": "cu_1", "day": DAY, "counts": {"P-B": 1}})  # folded earlier
+    db[FREQUENCY].insert_one(
+        {"_id": day_document_id("cu_1", DAY), "customer_id": "cu_1", "day": DAY, "counts": {"P-B": 1}}
+    )  # folded earlier
     restarted = _log(db)
     restarted.load_today(NOW)
     assert restarted.known_today("cu_1", ["P-A", "P-B"], NOW) == {"P-A": 1, "P-B": 1}

@@ -1,4 +1,5 @@
 """POST /train, GET /train/status, GET /models/active: background training that never breaks what serves."""
+
 from __future__ import annotations
 
 import random
@@ -26,7 +27,13 @@ def seed_experiment(db, customers: int = 160, seed: int = 0) -> None:
     for i in range(customers):
         customer, arm = f"cu_{i}", ("treatment" if i % 2 == 0 else "control")
         grocery_buyer = rng.random() < 0.5
-        add_order(db, customer, "SKU-A" if grocery_buyer else "SKU-B", T0 - timedelta(days=rng.randint(5, 60)), order_id=f"hist-{i}")
+        add_order(
+            db,
+            customer,
+            "SKU-A" if grocery_buyer else "SKU-B",
+            T0 - timedelta(days=rng.randint(5, 60)),
+            order_id=f"hist-{i}",
+        )
         add_exposure(db, customer, "P-A", arm, T0 + timedelta(minutes=i), sku="SKU-A")
         rate = (0.45 if grocery_buyer else 0.25) if arm == "treatment" else 0.15
         if rng.random() < rate:
@@ -34,7 +41,11 @@ def seed_experiment(db, customers: int = 160, seed: int = 0) -> None:
 
 
 def finished(client) -> dict:
-    wait_for(lambda: client.get("/train/status").json()["state"] in ("succeeded", "failed"), "training to finish", timeout_s=120)
+    wait_for(
+        lambda: client.get("/train/status").json()["state"] in ("succeeded", "failed"),
+        "training to finish",
+        timeout_s=120,
+    )
     return client.get("/train/status").json()
 
 
@@ -45,7 +56,9 @@ def test_train_with_an_empty_control_arm_is_refused_with_a_clear_error(shop, sta
         add_exposure(shop, f"cu_{i}", "P-A", "treatment", T0, sku="SKU-A")
     response = client.post("/train", json={})
     assert response.status_code == 409
-    assert "no control exposures" in response.json()["detail"] and "active model is unchanged" in response.json()["detail"]
+    assert (
+        "no control exposures" in response.json()["detail"] and "active model is unchanged" in response.json()["detail"]
+    )
     assert client.get("/train/status").json()["state"] == "idle"
     assert client.get("/models/active").status_code == 404
 

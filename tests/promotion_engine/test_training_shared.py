@@ -4,6 +4,7 @@ Two ``Trainer``s on the same database stand for two worker processes. Their jobs
 held at a gate the test opens (``GatedTrainer``), so "running" lasts exactly as long as a test needs
 without sleeping; a crashed owner is a heartbeat backdated in the real store.
 """
+
 from __future__ import annotations
 
 import threading
@@ -15,8 +16,8 @@ import pytest
 from pymongo.database import Database
 
 from services.common import read_models
-from services.promotion_engine.catalog import Catalog
 from services.common.errors import ConflictError
+from services.promotion_engine.catalog import Catalog
 from services.promotion_engine.registry import UpliftModels
 from services.promotion_engine.training import CURRENT, STALE_AFTER, Progress, Trainer, TrainingStatus
 from tests.promotion_engine.conftest import WAIT_S, add_product, make_config, set_stock
@@ -24,7 +25,10 @@ from tests.promotion_engine.test_training import finished, seed_experiment
 
 
 class GatedTrainer(Trainer):
-    """A real trainer whose job waits for ``gate`` before training (``at="start"``) or after it, before its end is recorded (``at="end"``)."""
+    """A real trainer whose job waits for ``gate`` before training (``at="start"``) or after it, before its end is
+    recorded
+    (``at="end"``).
+    """
 
     def __init__(self, db: Database, models_dir: Path, at: str) -> None:
         super().__init__(db, Catalog(db, 0.0), UpliftModels(db, models_dir), make_config())
@@ -86,7 +90,9 @@ def seen(status: TrainingStatus) -> tuple:
 
 def backdate_heartbeat(db: Database) -> None:
     """What a crashed owner leaves behind: a running job not refreshed for longer than the staleness limit."""
-    db[read_models.PROMOTION_TRAINING].update_one({"_id": CURRENT}, {"$set": {"updated_at": datetime.now(timezone.utc) - STALE_AFTER - timedelta(minutes=1)}})
+    db[read_models.PROMOTION_TRAINING].update_one(
+        {"_id": CURRENT}, {"$set": {"updated_at": datetime.now(timezone.utc) - STALE_AFTER - timedelta(minutes=1)}}
+    )
 
 
 def test_a_job_started_in_one_process_is_the_status_in_every_process(trainer, experiment):
@@ -96,7 +102,12 @@ def test_a_job_started_in_one_process_is_the_status_in_every_process(trainer, ex
     assert seen(b.status) == seen(a.status) == ("running", "queued", job.job_id)
     a.release()
     done = b.status
-    assert done.state == "succeeded" and done.job_id == job.job_id and done.progress == 1.0 and done.finished_at is not None
+    assert (
+        done.state == "succeeded"
+        and done.job_id == job.job_id
+        and done.progress == 1.0
+        and done.finished_at is not None
+    )
     assert experiment[read_models.MODEL_VERSIONS].find_one({"_id": done.version}) is not None
 
 
@@ -127,7 +138,9 @@ def test_a_running_job_without_a_heartbeat_reads_as_failed_and_is_taken_over(tra
     assert seen(b.status) == seen(new)
     b.release()
     assert b.status.state == "succeeded" and b.status.job_id == new.job_id
-    assert [doc["_id"] for doc in experiment[read_models.MODEL_VERSIONS].find({})] == [b.status.version]  # only the new job activated a model
+    assert [doc["_id"] for doc in experiment[read_models.MODEL_VERSIONS].find({})] == [
+        b.status.version
+    ]  # only the new job activated a model
 
 
 def test_the_end_of_a_job_that_lost_the_slot_does_not_overwrite_the_newer_job(trainer, experiment):

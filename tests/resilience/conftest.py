@@ -1,4 +1,5 @@
 """Fault injection against the real servers: consumer processes, committed offsets, a catalog to sell from."""
+
 from __future__ import annotations
 
 import subprocess
@@ -7,9 +8,9 @@ from pathlib import Path
 
 from kafka import KafkaAdminClient, TopicPartition
 
+from services.benchmarks.ingest import consumer_env
 from services.common.bus import EventProducer
 from services.common.settings import Settings
-from services.benchmarks.ingest import consumer_env
 from tests.consumer_fixtures import db, producer, settings  # noqa: F401 (fixtures, used by name)
 from tests.factories import product, restock, shop_store
 
@@ -17,9 +18,16 @@ SKUS = ("A1", "B2", "C3")
 INITIAL_STOCK = 10_000  # the schema caps a restock at 10,000; enough for every test here
 
 
-def start_consumer(settings: Settings, log_path: Path, mongo_uri: str | None = None, kafka_bootstrap: str | None = None) -> subprocess.Popen:
-    """``python -m services.data_consumer`` as a real process (so a crash shows as an exit code); stderr to ``log_path``."""
-    overrides = {"mongo_uri": mongo_uri or settings.mongo_uri, "kafka_bootstrap": kafka_bootstrap or settings.kafka_bootstrap}
+def start_consumer(
+    settings: Settings, log_path: Path, mongo_uri: str | None = None, kafka_bootstrap: str | None = None
+) -> subprocess.Popen:
+    """``python -m services.data_consumer`` as a real process (so a crash shows as an exit code); stderr to
+    ``log_path``.
+    """
+    overrides = {
+        "mongo_uri": mongo_uri or settings.mongo_uri,
+        "kafka_bootstrap": kafka_bootstrap or settings.kafka_bootstrap,
+    }
     env = consumer_env(settings.model_copy(update=overrides))
     with log_path.open("ab") as log:
         return subprocess.Popen([sys.executable, "-m", "services.data_consumer"], env=env, stderr=log, stdout=log)

@@ -3,6 +3,7 @@
 Every case is invalid by construction (not by asking the validator), tagged with its kind so a
 failure names what got through.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,18 +19,35 @@ UNICODE_NASTIES = ("😀", "\u202e", "\u200b", "\x00", "ß", "日本", "\ufeff",
 def _template(rng: random.Random, i: int) -> dict:
     """A valid event as a dict, to be broken."""
     kind = rng.choice(("order", "order", "product", "restock"))
-    event = {"order": lambda: order("A1", 1, customer=f"cu_{i}", minutes=i), "product": lambda: product(f"P{i}"), "restock": lambda: restock("A1", 5)}[kind]()
+    event = {
+        "order": lambda: order("A1", 1, customer=f"cu_{i}", minutes=i),
+        "product": lambda: product(f"P{i}"),
+        "restock": lambda: restock("A1", 5),
+    }[kind]()
     return json.loads(event_to_bytes(event))
 
 
 def _wrong_type(rng: random.Random, doc: dict) -> dict:
     wrong = {
-        "occurred_at": ["yesterday", [], {"t": 1}, True], "channel": ["fax", 3, None], "event_id": ["not-a-uuid", 42],
-        "schema_version": [2, "1", None], "event_type": [5, None, ["order"]],
+        "occurred_at": ["yesterday", [], {"t": 1}, True],
+        "channel": ["fax", 3, None],
+        "event_id": ["not-a-uuid", 42],
+        "schema_version": [2, "1", None],
+        "event_type": [5, None, ["order"]],
     }
     if doc["event_type"] == "order":
-        wrong |= {"lines": [{}, "A1", [], [{"sku": "A1", "quantity": "1", "unit_price_cents": 1000}], [{"sku": "A1", "quantity": 1.5, "unit_price_cents": 1000}],
-                            [{"sku": "A1", "quantity": True, "unit_price_cents": 1000}]], "customer_id": [123, [], None], "store_id": [1.0, {}]}
+        wrong |= {
+            "lines": [
+                {},
+                "A1",
+                [],
+                [{"sku": "A1", "quantity": "1", "unit_price_cents": 1000}],
+                [{"sku": "A1", "quantity": 1.5, "unit_price_cents": 1000}],
+                [{"sku": "A1", "quantity": True, "unit_price_cents": 1000}],
+            ],
+            "customer_id": [123, [], None],
+            "store_id": [1.0, {}],
+        }
     else:
         wrong |= {"sku": [7, None, ["A1"]]}
     field = rng.choice(sorted(wrong))
@@ -59,7 +77,9 @@ def _unicode(rng: random.Random, doc: dict) -> bytes:
         field = "customer_id" if doc["event_type"] == "order" else "sku"
         return json.dumps(doc | {field: "cu" + rng.choice(UNICODE_NASTIES)}, ensure_ascii=rng.random() < 0.5).encode()
     if choice == 1:  # a lone surrogate as a key or as the type
-        return json.dumps(doc).replace('"event_type"', rng.choice(['"\\ud800"', '"event_type": "\\udfff", "x"'])).encode()
+        return (
+            json.dumps(doc).replace('"event_type"', rng.choice(['"\\ud800"', '"event_type": "\\udfff", "x"'])).encode()
+        )
     if choice == 2:  # invalid UTF-8 spliced in
         raw = json.dumps(doc).encode()
         cut = rng.randrange(1, len(raw) - 1)
@@ -68,20 +88,54 @@ def _unicode(rng: random.Random, doc: dict) -> bytes:
 
 
 def _missing(rng: random.Random, doc: dict) -> dict:
-    required = {"order": ["occurred_at", "channel", "order_id", "customer_id", "store_id", "lines", "event_type"],
-                "product": ["occurred_at", "channel", "sku", "name", "category", "sub_category", "price_cents", "cost_cents", "event_type"],
-                "restock": ["occurred_at", "channel", "store_id", "sku", "quantity", "unit_cost_cents", "event_type"]}[doc["event_type"]]
+    required = {
+        "order": ["occurred_at", "channel", "order_id", "customer_id", "store_id", "lines", "event_type"],
+        "product": [
+            "occurred_at",
+            "channel",
+            "sku",
+            "name",
+            "category",
+            "sub_category",
+            "price_cents",
+            "cost_cents",
+            "event_type",
+        ],
+        "restock": ["occurred_at", "channel", "store_id", "sku", "quantity", "unit_cost_cents", "event_type"],
+    }[doc["event_type"]]
     field = rng.choice(required)
     return {k: v for k, v in doc.items() if k != field}
 
 
 def _not_an_object(rng: random.Random, doc: dict) -> bytes:
-    return rng.choice([b"[]", b"null", b"true", b"42", b'"order"', json.dumps([doc]).encode(), b"[" * 100_000 + b"]" * 100_000,
-                       b'{"a":' * 20_000 + b"1" + b"}" * 20_000, b"{}", b"{" + b" " * 1000 + b"}"])
+    return rng.choice(
+        [
+            b"[]",
+            b"null",
+            b"true",
+            b"42",
+            b'"order"',
+            json.dumps([doc]).encode(),
+            b"[" * 100_000 + b"]" * 100_000,
+            b'{"a":' * 20_000 + b"1" + b"}" * 20_000,
+            b"{}",
+            b"{" + b" " * 1000 + b"}",
+        ]
+    )
 
 
 def _bad_time(rng: random.Random, doc: dict) -> dict:
-    return doc | {"occurred_at": rng.choice(["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "2026-03-02T09:00:00", "2026-02-30T00:00:00Z", ""])}
+    return doc | {
+        "occurred_at": rng.choice(
+            [
+                "0001-01-01T00:00:00+14:00",
+                "9999-12-31T23:59:59-14:00",
+                "2026-03-02T09:00:00",
+                "2026-02-30T00:00:00Z",
+                "",
+            ]
+        )
+    }
 
 
 CASES = {

@@ -4,8 +4,10 @@ Chosen over SIGSTOP of the server process: a stopped process keeps its sockets, 
 silence and the kernel still accepts new connections into the backlog; a cut here resets every open
 connection and refuses new ones, while the server behind it keeps its (in-memory) data.
 """
+
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -16,7 +18,9 @@ ACCEPT_POLL_S = 0.2
 
 
 class TcpProxy:
-    """Forwards 127.0.0.1:``port`` to 127.0.0.1:``target_port`` until ``cut()``; ``restore()`` listens again on the same port."""
+    """Forwards 127.0.0.1:``port`` to 127.0.0.1:``target_port`` until ``cut()``; ``restore()`` listens again on the same
+    port.
+    """
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
@@ -28,7 +32,7 @@ class TcpProxy:
         self._accepting = threading.Event()
         self._acceptor: threading.Thread | None = None
 
-    def start(self) -> "TcpProxy":
+    def start(self) -> TcpProxy:
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
@@ -88,7 +92,5 @@ class TcpProxy:
         except OSError:
             pass
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 sink.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass

@@ -1,8 +1,10 @@
-"""The Kafka broker restarted mid-stream (same port, same log dir), cleanly or after SIGKILL: the producer retries through it,
+"""The Kafka broker restarted mid-stream (same port, same log dir), cleanly or after SIGKILL: the producer retries
+through it,
 the consumer resumes, every event is stored once and stock is exact.
 
 Uses a broker of its own: restarting the session's broker would disturb every other test.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,12 +17,19 @@ import pytest
 
 from services.common import read_models
 from services.common.bus import EventProducer, ensure_topics
+from services.common.settings import Settings
 from services.devstack.jars import ensure_jars
 from services.devstack.kafka import EmbeddedKafka
-from services.common.settings import Settings
-from tests.waiting import wait_for
 from tests.factories import order
-from tests.resilience.conftest import INITIAL_STOCK, SKUS, committed_offsets, publish_catalog, start_consumer, stop_consumer
+from tests.resilience.conftest import (
+    INITIAL_STOCK,
+    SKUS,
+    committed_offsets,
+    publish_catalog,
+    start_consumer,
+    stop_consumer,
+)
+from tests.waiting import wait_for
 
 EVENTS = 3000
 RATE = 250.0  # events/s, so the stream is still running while the broker is down
@@ -28,7 +37,9 @@ RATE = 250.0  # events/s, so the stream is still running while the broker is dow
 
 @pytest.fixture
 def broker(live_settings: Settings, tmp_path) -> Iterator[EmbeddedKafka]:
-    kafka = EmbeddedKafka(ensure_jars(live_settings.data_dir / "jars"), tmp_path / "kafka", live_settings.topic_partitions)
+    kafka = EmbeddedKafka(
+        ensure_jars(live_settings.data_dir / "jars"), tmp_path / "kafka", live_settings.topic_partitions
+    )
     kafka.start()
     try:
         yield kafka
@@ -36,7 +47,9 @@ def broker(live_settings: Settings, tmp_path) -> Iterator[EmbeddedKafka]:
         kafka.stop()
 
 
-def _stream(producer: EventProducer, rng: random.Random, sold: dict[str, int], published: list[int], errors: list[BaseException]) -> None:
+def _stream(
+    producer: EventProducer, rng: random.Random, sold: dict[str, int], published: list[int], errors: list[BaseException]
+) -> None:
     """Paced orders, then a flush that raises if any send was not acknowledged."""
     started = time.monotonic()
     try:
@@ -63,7 +76,9 @@ def test_broker_restart_mid_stream_loses_nothing(kill, broker, isolated_settings
     try:
         publish_catalog(producer)
         wait_for(lambda: db[read_models.STOCK].count_documents({}) == len(SKUS), "the catalog and stock")
-        stream = threading.Thread(target=_stream, args=(producer, random.Random(4), sold, published, errors), daemon=True)
+        stream = threading.Thread(
+            target=_stream, args=(producer, random.Random(4), sold, published, errors), daemon=True
+        )
         stream.start()
         wait_for(lambda: db[read_models.ORDERS].count_documents({}) >= EVENTS // 6, "the stream to be under way")
         stopped_at_event = published[0]
@@ -73,9 +88,16 @@ def test_broker_restart_mid_stream_loses_nothing(kill, broker, isolated_settings
         resumed_at_event = published[0]
         stream.join(300)
         assert not stream.is_alive() and not errors, errors
-        wait_for(lambda: db[read_models.ORDERS].count_documents({}) == EVENTS, "every order stored", timeout_s=180,
-                 state=lambda: (db[read_models.ORDERS].count_documents({}), process.poll()))
-        wait_for(lambda: sum(d["sold_units"] for d in db[read_models.STOCK].find()) == sum(sold.values()), "every sale applied to stock")
+        wait_for(
+            lambda: db[read_models.ORDERS].count_documents({}) == EVENTS,
+            "every order stored",
+            timeout_s=180,
+            state=lambda: (db[read_models.ORDERS].count_documents({}), process.poll()),
+        )
+        wait_for(
+            lambda: sum(d["sold_units"] for d in db[read_models.STOCK].find()) == sum(sold.values()),
+            "every sale applied to stock",
+        )
         time.sleep(1)
         assert process.poll() is None, "the consumer exited"
         offsets = committed_offsets(settings.kafka_bootstrap, settings.consumer_group)
@@ -83,7 +105,11 @@ def test_broker_restart_mid_stream_loses_nothing(kill, broker, isolated_settings
         producer.close()
         exit_code = stop_consumer(process)
 
-    assert exit_code == 0  # alive through the restart (checked above) and shut down cleanly; kafka-python itself logs tracebacks of reset sockets
+    assert (
+        exit_code == 0
+        # alive through the restart (checked above) and shut down cleanly; kafka-python itself logs tracebacks of reset
+        # sockets
+    )
     assert sum(o for tp, o in offsets.items() if tp.topic == settings.topics.for_event_type("order")) == EVENTS
     assert db[read_models.ORDERS].count_documents({}) == EVENTS
     for sku in SKUS:
@@ -91,7 +117,17 @@ def test_broker_restart_mid_stream_loses_nothing(kill, broker, isolated_settings
         assert (stock["on_hand"], stock["sold_units"]) == (INITIAL_STOCK - sold[sku], sold[sku]), sku
     assert db[read_models.STOCK_LEDGER].count_documents({"kind": "sale"}) == EVENTS
 
-    figures = {"broker_stop": "SIGKILL" if kill else "clean", "events": EVENTS, "rate": RATE, "broker_restart_s": round(down_s, 1), "published_before_restart": stopped_at_event,
-               "published_while_down": resumed_at_event - stopped_at_event, "lost": 0, "duplicated": 0}
-    (artifacts_dir / f"resilience_broker_restart_{'kill' if kill else 'clean'}.json").write_text(json.dumps(figures, indent=1))
+    figures = {
+        "broker_stop": "SIGKILL" if kill else "clean",
+        "events": EVENTS,
+        "rate": RATE,
+        "broker_restart_s": round(down_s, 1),
+        "published_before_restart": stopped_at_event,
+        "published_while_down": resumed_at_event - stopped_at_event,
+        "lost": 0,
+        "duplicated": 0,
+    }
+    (artifacts_dir / f"resilience_broker_restart_{'kill' if kill else 'clean'}.json").write_text(
+        json.dumps(figures, indent=1)
+    )
     print(json.dumps(figures))

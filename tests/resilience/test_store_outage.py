@@ -1,5 +1,6 @@
 """The store cut off for 30 s mid-stream: the consumer pauses and retries the same batch without
 committing, logs the outage once, does not crash, and drains the backlog exactly once afterwards."""
+
 from __future__ import annotations
 
 import json
@@ -9,10 +10,17 @@ import time
 from pymongo.uri_parser import parse_uri
 
 from services.common import read_models
-from tests.waiting import wait_for
 from tests.factories import order
-from tests.resilience.conftest import INITIAL_STOCK, SKUS, committed_offsets, publish_catalog, start_consumer, stop_consumer
+from tests.resilience.conftest import (
+    INITIAL_STOCK,
+    SKUS,
+    committed_offsets,
+    publish_catalog,
+    start_consumer,
+    stop_consumer,
+)
 from tests.resilience.proxy import TcpProxy
+from tests.waiting import wait_for
 
 OUTAGE_S = 30.0
 BEFORE, DURING = 1500, 1500
@@ -28,7 +36,9 @@ def _publish_orders(producer, rng: random.Random, first: int, count: int, sold: 
     producer.flush()
 
 
-def test_store_unavailable_30s_consumer_retries_without_committing_and_drains_exactly_once(settings, db, producer, tmp_path, artifacts_dir):
+def test_store_unavailable_30s_consumer_retries_without_committing_and_drains_exactly_once(
+    settings, db, producer, tmp_path, artifacts_dir
+):
     rng = random.Random(30)
     sold = dict.fromkeys(SKUS, 0)
     proxy = TcpProxy(parse_uri(settings.mongo_uri)["nodelist"][0][1]).start()
@@ -53,9 +63,16 @@ def test_store_unavailable_30s_consumer_retries_without_committing_and_drains_ex
         proxy.restore()
         restored_at = time.monotonic()
 
-        wait_for(lambda: db[read_models.ORDERS].count_documents({}) == BEFORE + DURING, "the backlog to drain", timeout_s=180,
-                 state=lambda: (db[read_models.ORDERS].count_documents({}), process.poll()))
-        wait_for(lambda: sum(d["sold_units"] for d in db[read_models.STOCK].find()) == sum(sold.values()), "every sale applied to stock")
+        wait_for(
+            lambda: db[read_models.ORDERS].count_documents({}) == BEFORE + DURING,
+            "the backlog to drain",
+            timeout_s=180,
+            state=lambda: (db[read_models.ORDERS].count_documents({}), process.poll()),
+        )
+        wait_for(
+            lambda: sum(d["sold_units"] for d in db[read_models.STOCK].find()) == sum(sold.values()),
+            "every sale applied to stock",
+        )
         drain_s = time.monotonic() - restored_at
         time.sleep(1)  # a batch applied twice would show in the exact checks below
         assert process.poll() is None, "the consumer exited after the outage"
@@ -80,7 +97,15 @@ def test_store_unavailable_30s_consumer_retries_without_committing_and_drains_ex
         assert sum(d["units"] for d in db[read_models.DAILY_SALES].find({"sku": sku})) == sold[sku]
     assert db[read_models.STOCK_LEDGER].count_documents({"kind": "sale"}) == BEFORE + DURING
 
-    figures = {"events": BEFORE + DURING, "outage_s": OUTAGE_S, "connections_reset": proxy.connections_cut, "retries": retries,
-               "stored_when_cut": stored_at_failure, "drain_s_after_restore": round(drain_s, 1), "lost": 0, "duplicated": 0}
+    figures = {
+        "events": BEFORE + DURING,
+        "outage_s": OUTAGE_S,
+        "connections_reset": proxy.connections_cut,
+        "retries": retries,
+        "stored_when_cut": stored_at_failure,
+        "drain_s_after_restore": round(drain_s, 1),
+        "lost": 0,
+        "duplicated": 0,
+    }
     (artifacts_dir / "resilience_store_outage.json").write_text(json.dumps(figures, indent=1))
     print(json.dumps(figures))

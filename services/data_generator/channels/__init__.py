@@ -3,6 +3,7 @@
 The simulator renders each sale in its channel's own format and parses it back through the same
 adapter external data would use, so the adapters are exercised by every generated order.
 """
+
 from services.data_generator.channels.errors import AdapterError
 from services.data_generator.channels.marketplace import MarketplaceAdapter
 from services.data_generator.channels.online import OnlineShopAdapter

@@ -1,4 +1,5 @@
 """The one error every channel adapter raises for input it cannot turn into events."""
+
 from __future__ import annotations
 
 from pydantic import ValidationError

@@ -1,4 +1,5 @@
 """Typed access to JSON payload fields that reports the path of whatever is missing or wrong."""
+
 from __future__ import annotations
 
 import json
@@ -104,8 +105,9 @@ class JsonFields:
             raise self.fail(f"{path}{key} {raw!r} has no UTC offset")
         return at
 
-
-    def order_line(self, path: str, native_names: Mapping[str, str], sku: str, quantity: int, unit_cents: int, discount_cents: int) -> OrderLine:
+    def order_line(
+        self, path: str, native_names: Mapping[str, str], sku: str, quantity: int, unit_cents: int, discount_cents: int
+    ) -> OrderLine:
         """An ``OrderLine``, with schema violations reported under the payload's own field names."""
         if discount_cents > quantity * unit_cents:
             raise self.fail(f"{path.rstrip('.')}: discount exceeds the line total before discount")

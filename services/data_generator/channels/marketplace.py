@@ -10,6 +10,7 @@ Shape::
 EUR amounts become US cents at the fixed rate ``EUR_USD`` (US dollars per euro), rounded half to
 even on the final cent. The rate is fixed, not live, so that a replayed feed converts identically.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,7 +31,12 @@ from services.data_generator.stores import MARKETPLACE_STORE_ID
 
 CURRENCY = "EUR"
 EUR_USD = Decimal("1.0850")
-_NATIVE_NAMES = {"sku": "seller_sku", "quantity": "units", "unit_price_cents": "unit_price", "discount_cents": "promo_discount"}
+_NATIVE_NAMES = {
+    "sku": "seller_sku",
+    "quantity": "units",
+    "unit_price_cents": "unit_price",
+    "discount_cents": "promo_discount",
+}
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MAX_TS_MS = 32_503_680_000_000  # year 3000: anything later is a unit mix-up (µs or ns)
 
@@ -57,14 +63,29 @@ class MarketplaceAdapter:
     def render(self, sale: Sale) -> str:
         """A one-order feed document for ``sale``, with its prices listed in EUR."""
         ms = (sale.occurred_at - _EPOCH) // timedelta(milliseconds=1)
-        return json.dumps({"feed_currency": CURRENCY, "orders": [{
-            "mp_order_id": sale.order_ref,
-            "buyer_token": sale.customer_ref,
-            "purchase_ts_ms": ms,
-            "promotion_ref": sale.promotion_id,
-            "order_lines": [{"seller_sku": line.sku, "units": line.quantity, "unit_price": str(usd_cents_to_eur(line.unit_price_cents)),
-                             "promo_discount": str(usd_cents_to_eur(line.discount_cents))} for line in sale.lines],
-        }]}, separators=(",", ":"))
+        return json.dumps(
+            {
+                "feed_currency": CURRENCY,
+                "orders": [
+                    {
+                        "mp_order_id": sale.order_ref,
+                        "buyer_token": sale.customer_ref,
+                        "purchase_ts_ms": ms,
+                        "promotion_ref": sale.promotion_id,
+                        "order_lines": [
+                            {
+                                "seller_sku": line.sku,
+                                "units": line.quantity,
+                                "unit_price": str(usd_cents_to_eur(line.unit_price_cents)),
+                                "promo_discount": str(usd_cents_to_eur(line.discount_cents)),
+                            }
+                            for line in sale.lines
+                        ],
+                    }
+                ],
+            },
+            separators=(",", ":"),
+        )
 
     def parse(self, native: str | bytes | Mapping[str, Any]) -> list[OrderPlaced]:
         """A feed document → one ``OrderPlaced`` per order in it; one bad order rejects the document."""
@@ -84,9 +105,16 @@ class MarketplaceAdapter:
         lines = []
         for i, item in enumerate(f.objects(order, "order_lines", path)):
             line_path = f"{path}order_lines[{i}]."
-            lines.append(f.order_line(line_path, _NATIVE_NAMES, f.text(item, "seller_sku", line_path), f.positive_int(item, "units", line_path),
-                                      eur_to_usd_cents(f.amount(item, "unit_price", line_path)),
-                                      eur_to_usd_cents(f.amount(item, "promo_discount", line_path, default="0"))))
+            lines.append(
+                f.order_line(
+                    line_path,
+                    _NATIVE_NAMES,
+                    f.text(item, "seller_sku", line_path),
+                    f.positive_int(item, "units", line_path),
+                    eur_to_usd_cents(f.amount(item, "unit_price", line_path)),
+                    eur_to_usd_cents(f.amount(item, "promo_discount", line_path, default="0")),
+                )
+            )
         try:
             return OrderPlaced(
                 event_id=stable_event_id("marketplace", order_id),

@@ -9,6 +9,7 @@ Shape::
 
 ``discount`` is the line's total discount (optional, default 0); ``promoCode`` is optional.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,15 +44,25 @@ class OnlineShopAdapter:
     def render(self, sale: Sale) -> str:
         """The payload the web shop would send for ``sale``."""
         placed = sale.occurred_at.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        return json.dumps({
-            "orderNumber": sale.order_ref,
-            "placedAt": placed,
-            "currency": CURRENCY,
-            "customer": {"email": sale.customer_ref},
-            "items": [{"sku": line.sku, "qty": line.quantity, "price": format_cents(line.unit_price_cents),
-                       "discount": format_cents(line.discount_cents)} for line in sale.lines],
-            "promoCode": sale.promotion_id,
-        }, separators=(",", ":"))
+        return json.dumps(
+            {
+                "orderNumber": sale.order_ref,
+                "placedAt": placed,
+                "currency": CURRENCY,
+                "customer": {"email": sale.customer_ref},
+                "items": [
+                    {
+                        "sku": line.sku,
+                        "qty": line.quantity,
+                        "price": format_cents(line.unit_price_cents),
+                        "discount": format_cents(line.discount_cents),
+                    }
+                    for line in sale.lines
+                ],
+                "promoCode": sale.promotion_id,
+            },
+            separators=(",", ":"),
+        )
 
     def parse(self, native: str | bytes | Mapping[str, Any]) -> list[OrderPlaced]:
         """One order payload → one ``OrderPlaced`` (a list, like every adapter, since feeds may batch)."""
@@ -67,18 +78,28 @@ class OnlineShopAdapter:
         lines = []
         for i, item in enumerate(f.objects(data, "items")):
             path = f"items[{i}]."
-            lines.append(f.order_line(path, _NATIVE_NAMES, f.text(item, "sku", path), f.positive_int(item, "qty", path),
-                                      f.cents(item, "price", path), f.cents(item, "discount", path, default="0")))
+            lines.append(
+                f.order_line(
+                    path,
+                    _NATIVE_NAMES,
+                    f.text(item, "sku", path),
+                    f.positive_int(item, "qty", path),
+                    f.cents(item, "price", path),
+                    f.cents(item, "discount", path, default="0"),
+                )
+            )
         try:
-            return [OrderPlaced(
-                event_id=stable_event_id("online", order_number),
-                occurred_at=f.timestamp(data, "placedAt"),
-                channel=self.channel,
-                order_id=order_number,
-                customer_id=f.customer(customer, "email", self._key, "customer."),
-                store_id=self._store_id,
-                lines=lines,
-                promotion_id=f.optional_text(data, "promoCode"),
-            )]
+            return [
+                OrderPlaced(
+                    event_id=stable_event_id("online", order_number),
+                    occurred_at=f.timestamp(data, "placedAt"),
+                    channel=self.channel,
+                    order_id=order_number,
+                    customer_id=f.customer(customer, "email", self._key, "customer."),
+                    store_id=self._store_id,
+                    lines=lines,
+                    promotion_id=f.optional_text(data, "promoCode"),
+                )
+            ]
         except ValidationError as exc:
             raise AdapterError(f.channel, describe_validation_error(exc)) from None

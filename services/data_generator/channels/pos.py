@@ -11,6 +11,7 @@ Amounts are USD with two decimals. The loyalty card and promotion id may be empt
 without a card belongs to the walk-in customer ``ANONYMOUS_CUSTOMER``. The trailer's count and
 total must match the items, which catches truncated or hand-edited exports.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,8 @@ from services.common.events import Channel, OrderLine, OrderPlaced
 from services.data_generator.channels.errors import AdapterError, describe_validation_error
 from services.data_generator.channels.sale import Sale
 from services.data_generator.ids import stable_event_id
-from services.data_generator.pseudonyms import customer_pseudonym
 from services.data_generator.money import format_cents, parse_amount, to_cents
+from services.data_generator.pseudonyms import customer_pseudonym
 
 ANONYMOUS_CUSTOMER = "anonymous"
 _HEADER = "H|receipt|store|local time|utc offset|loyalty card|promotion"
@@ -47,9 +48,14 @@ class PosAdapter:
         offset = timezone(timedelta(minutes=sale.utc_offset_minutes))
         local = sale.occurred_at.astimezone(offset)
         sign, minutes = ("-" if sale.utc_offset_minutes < 0 else "+"), abs(sale.utc_offset_minutes)
-        rows = [f"H|{sale.order_ref}|{sale.store_id}|{local:%Y-%m-%d %H:%M:%S}|{sign}{minutes // 60:02d}:{minutes % 60:02d}|{sale.customer_ref}|{sale.promotion_id or ''}"]
-        rows += [f"L|{l.sku}|{l.quantity}|{format_cents(l.unit_price_cents)}|{format_cents(l.discount_cents)}" for l in sale.lines]
-        total = sum(l.quantity * l.unit_price_cents - l.discount_cents for l in sale.lines)
+        zone = f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+        stamp = f"{local:%Y-%m-%d %H:%M:%S}|{zone}"
+        rows = [f"H|{sale.order_ref}|{sale.store_id}|{stamp}|{sale.customer_ref}|{sale.promotion_id or ''}"]
+        rows += [
+            f"L|{line.sku}|{line.quantity}|{format_cents(line.unit_price_cents)}|{format_cents(line.discount_cents)}"
+            for line in sale.lines
+        ]
+        total = sum(ln.quantity * ln.unit_price_cents - ln.discount_cents for ln in sale.lines)
         rows.append(f"T|{len(sale.lines)}|{format_cents(total)}")
         return "\n".join(rows) + "\n"
 
@@ -70,16 +76,18 @@ class PosAdapter:
         except ValueError as exc:
             raise AdapterError(_CHANNEL_NAME, f"line 1: loyalty card: {exc}") from None
         try:
-            return [OrderPlaced(
-                event_id=stable_event_id("store", store_id, receipt),
-                occurred_at=occurred_at,
-                channel=self.channel,
-                order_id=receipt,
-                customer_id=customer,
-                store_id=store_id,
-                lines=lines,
-                promotion_id=promotion or None,
-            )]
+            return [
+                OrderPlaced(
+                    event_id=stable_event_id("store", store_id, receipt),
+                    occurred_at=occurred_at,
+                    channel=self.channel,
+                    order_id=receipt,
+                    customer_id=customer,
+                    store_id=store_id,
+                    lines=lines,
+                    promotion_id=promotion or None,
+                )
+            ]
         except ValidationError as exc:
             raise AdapterError(_CHANNEL_NAME, f"line 1: {describe_validation_error(exc)}") from None
 
@@ -98,7 +106,9 @@ class PosAdapter:
         try:
             occurred_at = datetime.strptime(local, "%Y-%m-%d %H:%M:%S").replace(tzinfo=tz)
         except ValueError:
-            raise AdapterError(_CHANNEL_NAME, f"line 1: local time {local!r} is not in the form YYYY-MM-DD HH:MM:SS") from None
+            raise AdapterError(
+                _CHANNEL_NAME, f"line 1: local time {local!r} is not in the form YYYY-MM-DD HH:MM:SS"
+            ) from None
         return receipt, store_id, occurred_at, card, promotion
 
     @staticmethod
@@ -107,13 +117,18 @@ class PosAdapter:
             raise AdapterError(_CHANNEL_NAME, f"line {number}: expected an item '{_ITEM}' ({len(fields)} fields found)")
         _, sku, quantity, price, discount = (field.strip() for field in fields)
         if not _DIGITS.fullmatch(quantity) or int(quantity) == 0:
-            raise AdapterError(_CHANNEL_NAME, f"line {number}: quantity must be a positive whole number, got {quantity!r}")
+            raise AdapterError(
+                _CHANNEL_NAME, f"line {number}: quantity must be a positive whole number, got {quantity!r}"
+            )
         try:
             unit, off = to_cents(parse_amount(price)), to_cents(parse_amount(discount))
         except ValueError as exc:
             raise AdapterError(_CHANNEL_NAME, f"line {number}: {exc}") from None
         if unit < 0 or off < 0 or off > int(quantity) * unit:
-            raise AdapterError(_CHANNEL_NAME, f"line {number}: price and discount must be non-negative, the discount at most the line total")
+            raise AdapterError(
+                _CHANNEL_NAME,
+                f"line {number}: price and discount must be non-negative, the discount at most the line total",
+            )
         try:
             return OrderLine(sku=sku, quantity=int(quantity), unit_price_cents=unit, discount_cents=off)
         except ValidationError as exc:
@@ -122,14 +137,20 @@ class PosAdapter:
     @staticmethod
     def _check_trailer(fields: list[str], number: int, lines: list[OrderLine]) -> None:
         if len(fields) != 3 or fields[0] != "T":
-            raise AdapterError(_CHANNEL_NAME, f"line {number}: expected the trailer '{_TRAILER}' ({len(fields)} fields found)")
+            raise AdapterError(
+                _CHANNEL_NAME, f"line {number}: expected the trailer '{_TRAILER}' ({len(fields)} fields found)"
+            )
         count, total = fields[1].strip(), fields[2].strip()
         if count != str(len(lines)):
-            raise AdapterError(_CHANNEL_NAME, f"line {number}: trailer says {count} items, the receipt has {len(lines)}")
+            raise AdapterError(
+                _CHANNEL_NAME, f"line {number}: trailer says {count} items, the receipt has {len(lines)}"
+            )
         try:
             stated = to_cents(parse_amount(total))
         except ValueError as exc:
             raise AdapterError(_CHANNEL_NAME, f"line {number}: total: {exc}") from None
         actual = sum(line.revenue_cents for line in lines)
         if stated != actual:
-            raise AdapterError(_CHANNEL_NAME, f"line {number}: total {total} does not match the items ({format_cents(actual)})")
+            raise AdapterError(
+                _CHANNEL_NAME, f"line {number}: total {total} does not match the items ({format_cents(actual)})"
+            )

@@ -1,4 +1,5 @@
 """A sale as the simulator decides it, before any channel formats it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

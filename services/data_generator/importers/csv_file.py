@@ -1,4 +1,5 @@
 """Reading a CSV file for import, and reporting what is wrong with it by file, line and column."""
+
 from __future__ import annotations
 
 import csv
@@ -46,7 +47,7 @@ class Problems:
     def add(self, line: int, column: str | None, message: str) -> None:
         self.items.append(Problem(line, column, message))
 
-    def cell(self, row: "Row", column: str, parse: Callable[[str], T]) -> T | None:
+    def cell(self, row: Row, column: str, parse: Callable[[str], T]) -> T | None:
         """``parse(row[column])``, or ``None`` with the problem recorded."""
         try:
             return parse(row.values[column])
@@ -86,7 +87,9 @@ def read_rows(path: Path, required: tuple[str, ...]) -> list[Row]:
         rows = []
         for values in reader:
             if None in values:
-                problems.add(reader.line_num, None, f"{len(values[None]) + len(header)} fields, the header has {len(header)}")  # type: ignore[index]
+                problems.add(
+                    reader.line_num, None, f"{len(values[None]) + len(header)} fields, the header has {len(header)}"
+                )  # type: ignore[index]
             elif any(v is None for v in values.values()):
                 problems.add(reader.line_num, None, f"fewer fields than the {len(header)} in the header")
             else:
@@ -104,7 +107,9 @@ def identifier(text: str) -> str:
     try:
         return _IDENTIFIER.validate_python(text.strip())
     except ValidationError:
-        raise ValueError(f"{text!r} is not a valid id (letters, digits, '_', '.', ':', '-'; at most 64 characters)") from None
+        raise ValueError(
+            f"{text!r} is not a valid id (letters, digits, '_', '.', ':', '-'; at most 64 characters)"
+        ) from None
 
 
 def required_text(text: str) -> str:

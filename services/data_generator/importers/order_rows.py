@@ -6,6 +6,7 @@ noon UTC) or an ISO-8601 time with a UTC offset; ``unit_price`` and ``discount``
 discount, may be empty) are decimal amounts in the shop's currency. Only orders are produced: the
 SKUs and stores must already be in the catalog, or the consumer dead-letters the orders.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,8 +15,14 @@ from pathlib import Path
 
 from services.common.events import Channel, Event, OrderLine, OrderPlaced
 from services.data_generator.ids import stable_event_id
-from services.data_generator.importers.csv_file import (Problems, identifier, non_negative_amount, optional_non_negative_amount,
-                                                        positive_int, read_rows)
+from services.data_generator.importers.csv_file import (
+    Problems,
+    identifier,
+    non_negative_amount,
+    optional_non_negative_amount,
+    positive_int,
+    read_rows,
+)
 from services.data_generator.money import to_cents
 from services.data_generator.pseudonyms import customer_pseudonym
 
@@ -60,15 +67,28 @@ def load_order_rows(path: Path, pseudonym_key: str) -> list[Event]:
         header = (occurred_at, customer, store_id, channel)
         order = orders.setdefault(order_id, _Order(row.line, header))
         if order.header != header:
-            problems.add(row.line, None, f"date, customer_id, store_id or channel differs from line {order.first_line} of the same order_id")
+            problems.add(
+                row.line,
+                None,
+                f"date, customer_id, store_id or channel differs from line {order.first_line} of the same order_id",
+            )
         elif len(order.lines) == MAX_LINES_PER_ORDER:
             problems.add(row.line, "order_id", f"order has more than {MAX_LINES_PER_ORDER} lines")
         else:
             order.lines.append(line)
     problems.raise_if_any()
-    return [OrderPlaced(event_id=stable_event_id("orders-csv", order_id), occurred_at=o.header[0], channel=o.header[3], order_id=order_id,
-                        customer_id=o.header[1], store_id=o.header[2], lines=o.lines)
-            for order_id, o in sorted(orders.items(), key=lambda item: (item[1].header[0], item[0]))]
+    return [
+        OrderPlaced(
+            event_id=stable_event_id("orders-csv", order_id),
+            occurred_at=o.header[0],
+            channel=o.header[3],
+            order_id=order_id,
+            customer_id=o.header[1],
+            store_id=o.header[2],
+            lines=o.lines,
+        )
+        for order_id, o in sorted(orders.items(), key=lambda item: (item[1].header[0], item[0]))
+    ]
 
 
 def _timestamp(text: str) -> datetime:

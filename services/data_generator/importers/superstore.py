@@ -8,6 +8,7 @@ price is ``Sales / (1 - Discount) / Quantity`` and its discount the difference t
 unit cost is ``(Sales - Profit) / Quantity``. Customer IDs are pseudonymized, names dropped.
 Superstore ships its orders, so every event is on the online channel.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,13 +18,34 @@ from statistics import median_low
 
 from services.common.events import Channel, Event, OrderLine, OrderPlaced, ProductUpserted, StoreUpserted
 from services.data_generator.ids import stable_event_id
-from services.data_generator.importers.csv_file import (Problems, Row, fraction, identifier, non_negative_amount, positive_int,
-                                                        read_rows, required_text, us_date)
+from services.data_generator.importers.csv_file import (
+    Problems,
+    Row,
+    fraction,
+    identifier,
+    non_negative_amount,
+    positive_int,
+    read_rows,
+    required_text,
+    us_date,
+)
 from services.data_generator.money import parse_amount, to_cents
 from services.data_generator.pseudonyms import customer_pseudonym
 
-COLUMNS = ("Order ID", "Order Date", "Customer ID", "Region", "Product ID", "Category", "Sub-Category", "Product Name",
-           "Sales", "Quantity", "Discount", "Profit")
+COLUMNS = (
+    "Order ID",
+    "Order Date",
+    "Customer ID",
+    "Region",
+    "Product ID",
+    "Category",
+    "Sub-Category",
+    "Product Name",
+    "Sales",
+    "Quantity",
+    "Discount",
+    "Profit",
+)
 REGION_COORDINATES = {  # a large city in each of the export's four regions
     "West": (37.7749, -122.4194),
     "East": (40.7128, -74.0060),
@@ -62,21 +84,49 @@ def load_superstore(path: Path, pseudonym_key: str) -> list[Event]:
     problems.raise_if_any()
     first_day = datetime.combine(min(o.day for o in orders.values()), _NOON_UTC)
     regions = dict.fromkeys(o.region for o in orders.values())
-    stores: list[Event] = [StoreUpserted(
-        event_id=stable_event_id("superstore", "store", region), occurred_at=first_day, channel=Channel.ONLINE,
-        store_id=_store_id(region), name=f"Superstore {region}", region=region,
-        latitude=REGION_COORDINATES[region][0], longitude=REGION_COORDINATES[region][1]) for region in regions]
+    stores: list[Event] = [
+        StoreUpserted(
+            event_id=stable_event_id("superstore", "store", region),
+            occurred_at=first_day,
+            channel=Channel.ONLINE,
+            store_id=_store_id(region),
+            name=f"Superstore {region}",
+            region=region,
+            latitude=REGION_COORDINATES[region][0],
+            longitude=REGION_COORDINATES[region][1],
+        )
+        for region in regions
+    ]
     catalog: list[Event] = []
     for sku, p in products.items():
         price, cost = median_low(p.unit_prices), median_low(p.unit_costs)
-        catalog.append(ProductUpserted(
-            event_id=stable_event_id("superstore", "product", sku, p.name, p.category, p.sub_category, str(price), str(cost)),
-            occurred_at=first_day, channel=Channel.ONLINE, sku=sku, name=p.name, category=p.category, sub_category=p.sub_category,
-            price_cents=price, cost_cents=cost))
-    placed: list[Event] = [OrderPlaced(
-        event_id=stable_event_id("superstore", "order", order_id), occurred_at=datetime.combine(o.day, _NOON_UTC), channel=Channel.ONLINE,
-        order_id=order_id, customer_id=o.customer, store_id=_store_id(o.region), lines=o.lines)
-        for order_id, o in sorted(orders.items(), key=lambda item: (item[1].day, item[0]))]
+        catalog.append(
+            ProductUpserted(
+                event_id=stable_event_id(
+                    "superstore", "product", sku, p.name, p.category, p.sub_category, str(price), str(cost)
+                ),
+                occurred_at=first_day,
+                channel=Channel.ONLINE,
+                sku=sku,
+                name=p.name,
+                category=p.category,
+                sub_category=p.sub_category,
+                price_cents=price,
+                cost_cents=cost,
+            )
+        )
+    placed: list[Event] = [
+        OrderPlaced(
+            event_id=stable_event_id("superstore", "order", order_id),
+            occurred_at=datetime.combine(o.day, _NOON_UTC),
+            channel=Channel.ONLINE,
+            order_id=order_id,
+            customer_id=o.customer,
+            store_id=_store_id(o.region),
+            lines=o.lines,
+        )
+        for order_id, o in sorted(orders.items(), key=lambda item: (item[1].day, item[0]))
+    ]
     return stores + catalog + placed
 
 
@@ -114,12 +164,21 @@ def _add_row(row: Row, orders: dict[str, _Order], products: dict[str, _Product],
         problems.add(row.line, "Profit", "exceeds Sales, which would make the unit cost negative")
         return
     try:
-        line = OrderLine(sku=sku, quantity=quantity, unit_price_cents=unit_price, discount_cents=max(0, quantity * unit_price - sales_cents))
+        line = OrderLine(
+            sku=sku,
+            quantity=quantity,
+            unit_price_cents=unit_price,
+            discount_cents=max(0, quantity * unit_price - sales_cents),
+        )
     except ValueError:
         problems.add(row.line, "Sales", f"unit price {sales / (1 - discount) / quantity:.2f} is out of range")
         return
     order = orders.setdefault(order_id, _Order(row.line, day, customer, region))
-    for column, mine, theirs in (("Order Date", day, order.day), ("Customer ID", customer, order.customer), ("Region", region, order.region)):
+    for column, mine, theirs in (
+        ("Order Date", day, order.day),
+        ("Customer ID", customer, order.customer),
+        ("Region", region, order.region),
+    ):
         if mine != theirs:
             problems.add(row.line, column, f"differs from line {order.first_line} of the same Order ID")
             return

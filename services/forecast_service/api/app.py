@@ -5,6 +5,7 @@ Typed errors become HTTP here and only here (``services.common.http_errors``): t
 (``errors.py``) by the status each carries, the model core's ``ForecastInputError`` 422 and
 ``InsufficientHistoryError`` 409.
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -18,9 +19,9 @@ from services.common.http_limits import BodySizeLimit
 from services.common.http_metrics import RequestMetrics
 from services.common.settings import Settings
 from services.forecast_service.api.context import MODEL_REFRESH_S, ServiceContext
-from services.forecast_service.model.errors import ForecastInputError, InsufficientHistoryError
-from services.forecast_service.metrics import SERVICE
 from services.forecast_service.api.routes import ROUTERS
+from services.forecast_service.metrics import SERVICE
+from services.forecast_service.model.errors import ForecastInputError, InsufficientHistoryError
 from services.forecast_service.training import TrainingConfig
 
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024  # 10,000 add-data records with ids of ~40 chars fit
@@ -36,8 +37,13 @@ CORE_ERRORS: dict[type[Exception], int] = {ForecastInputError: 422, Insufficient
 """The model core's errors know no HTTP; the service's own (``errors.py``) carry their status."""
 
 
-def create_app(settings: Settings, training: TrainingConfig | None = None, *, model_refresh_s: float = MODEL_REFRESH_S,
-               max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> FastAPI:
+def create_app(
+    settings: Settings,
+    training: TrainingConfig | None = None,
+    *,
+    model_refresh_s: float = MODEL_REFRESH_S,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> FastAPI:
     """The forecast API over ``settings``' MongoDB and Kafka; ``training`` overrides model parameters (tests)."""
     context = ServiceContext(settings, training, model_refresh_s=model_refresh_s)
 

@@ -3,6 +3,7 @@ Kafka producer, metrics) and the use cases that combine them: start training, ac
 follow the active version. Knows nothing of HTTP; `app` builds one per process and routes reach it
 through `dependencies`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,12 +20,12 @@ from services.common.bus import EventProducer
 from services.common.model_registry import ModelRegistry
 from services.common.settings import Settings
 from services.common.store import connect
+from services.forecast_service.errors import NoActiveModelError, NotEnoughDataError, PublishFailedError
 from services.forecast_service.forecasting import facings_factors
 from services.forecast_service.metrics import SERVICE, ForecastMetrics
 from services.forecast_service.model.forecaster import DemandForecaster
 from services.forecast_service.sales_history import history_since, last_complete_day, sales_day_span, training_history
 from services.forecast_service.serving import ActiveForecasts, ForecastTable
-from services.forecast_service.errors import NoActiveModelError, NotEnoughDataError, PublishFailedError
 from services.forecast_service.training import (
     JobKind,
     JobStatus,
@@ -45,13 +46,20 @@ CATALOG_TTL_S = 60.0
 class ServiceContext:
     """One per process; `close()` stops the watcher and flushes the producer."""
 
-    def __init__(self, settings: Settings, training: TrainingConfig | None = None, model_refresh_s: float = MODEL_REFRESH_S) -> None:
+    def __init__(
+        self, settings: Settings, training: TrainingConfig | None = None, model_refresh_s: float = MODEL_REFRESH_S
+    ) -> None:
         self.settings = settings
         self.training = training or TrainingConfig()
         self.db: Database = connect(settings.mongo_uri, settings.mongo_db)
         self._health_db: Database = connect(settings.mongo_uri, settings.mongo_db, timeout_ms=1500)
         self.registry: ModelRegistry[DemandForecaster] = ModelRegistry(
-            self.db, SERVICE, settings.data_dir / "models" / "forecast", save=DemandForecaster.save, load=DemandForecaster.load)
+            self.db,
+            SERVICE,
+            settings.data_dir / "models" / "forecast",
+            save=DemandForecaster.save,
+            load=DemandForecaster.load,
+        )
         self.forecasts = ActiveForecasts()
         self.metrics = ForecastMetrics()
         self.jobs = TrainingJobs(on_finished=self._record_job)
@@ -69,7 +77,11 @@ class ServiceContext:
         try:
             self.follow_active()
         except Exception as exc:  # the API must come up even when MongoDB is not there yet
-            log.warning("could not load the active forecast model at start (%s); will retry every %.0fs", exc, self._model_refresh_s)
+            log.warning(
+                "could not load the active forecast model at start (%s); will retry every %.0fs",
+                exc,
+                self._model_refresh_s,
+            )
         self._watcher = threading.Thread(target=self._watch, name="forecast-model-watcher", daemon=True)
         self._watcher.start()
 
@@ -109,9 +121,13 @@ class ServiceContext:
         with self._producer_lock:
             if self._producer is None:
                 try:
-                    self._producer = EventProducer(self.settings.kafka_bootstrap, self.settings.topics, client_id="shelfcast-forecast-api")
+                    self._producer = EventProducer(
+                        self.settings.kafka_bootstrap, self.settings.topics, client_id="shelfcast-forecast-api"
+                    )
                 except KafkaError as exc:
-                    raise PublishFailedError(f"Kafka is not reachable at {self.settings.kafka_bootstrap} ({type(exc).__name__}: {exc})") from exc
+                    raise PublishFailedError(
+                        f"Kafka is not reachable at {self.settings.kafka_bootstrap} ({type(exc).__name__}: {exc})"
+                    ) from exc
             return self._producer
 
     def facings_factors(self) -> dict[str, float]:
@@ -139,8 +155,12 @@ class ServiceContext:
             checks["mongo"] = {"ok": False, "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
         checks["kafka"] = _kafka_reachable(self.settings.kafka_bootstrap)
         ok = checks["mongo"]["ok"] and checks["kafka"]["ok"]
-        return {"status": "ok" if ok else "unavailable", **checks, "active_model": self.forecasts.version,
-                "training": self.jobs.status().state}
+        return {
+            "status": "ok" if ok else "unavailable",
+            **checks,
+            "active_model": self.forecasts.version,
+            "training": self.jobs.status().state,
+        }
 
     # --- use cases -------------------------------------------------------------------------
     def start_train(self) -> JobStatus:
@@ -153,7 +173,8 @@ class ServiceContext:
             raise NotEnoughDataError(
                 f"daily_sales covers {days} complete days{where}; training needs at least {needed} "
                 f"({self.training.max_horizon}-day horizon + {self.training.min_history_days} days of history). "
-                f"The active model ({self.forecasts.version or 'none'}) is unchanged.")
+                f"The active model ({self.forecasts.version or 'none'}) is unchanged."
+            )
         return self.jobs.start("train", self._train)
 
     def start_retrain(self) -> JobStatus:
@@ -165,8 +186,10 @@ class ServiceContext:
         new_days = (span[1] - trained_until).days if span else 0
         if new_days < 2:
             raise NotEnoughDataError(
-                f"{max(new_days, 0)} complete day(s) of sales after the active model's last training day {trained_until}; "
-                "retraining needs at least 2 (one to train on, one to evaluate). The active model is unchanged.")
+                f"{max(new_days, 0)} complete day(s) of sales after the active model's last training day "
+                f"{trained_until}; "
+                "retraining needs at least 2 (one to train on, one to evaluate). The active model is unchanged."
+            )
         return self.jobs.start("retrain", lambda progress: self._retrain(active, progress))
 
     def activate(self, version: str) -> dict[str, Any]:
@@ -192,8 +215,10 @@ class ServiceContext:
         progress(0.9, "activating: precomputing forecasts for every series")
         self.activate(doc["_id"])
         m = trained.metrics
-        message = (f"trained on {doc['series']} series up to {doc['trained_until']}; holdout SMAPE {m['smape']} "
-                   f"vs seasonal naive {m['baseline_smape']}")
+        message = (
+            f"trained on {doc['series']} series up to {doc['trained_until']}; holdout SMAPE {m['smape']} "
+            f"vs seasonal naive {m['baseline_smape']}"
+        )
         return doc["_id"], message, {"metrics": m}
 
     def _retrain(self, active: dict[str, Any], progress: Progress) -> tuple[str | None, str, dict[str, Any] | None]:
@@ -207,25 +232,51 @@ class ServiceContext:
         report = outcome.report()
         cand, inc = outcome.candidate["smape"], outcome.incumbent["smape"]
         if not outcome.kept or outcome.model is None:
-            return version, (f"kept {version}: the continued model's SMAPE {cand} on the last {outcome.window_days} days "
-                             f"is worse than the active model's {inc}"), report
-        evaluation = {"kind": "retrain_window", "window_start": outcome.window_start, "window_days": outcome.window_days,
-                      "incumbent": outcome.incumbent, "candidate": outcome.candidate}
+            return (
+                version,
+                (
+                    f"kept {version}: the continued model's SMAPE {cand} on the last {outcome.window_days} days "
+                    f"is worse than the active model's {inc}"
+                ),
+                report,
+            )
+        evaluation = {
+            "kind": "retrain_window",
+            "window_start": outcome.window_start,
+            "window_days": outcome.window_days,
+            "incumbent": outcome.incumbent,
+            "candidate": outcome.candidate,
+        }
         progress(0.85, "saving the new version")
         doc = self._register(outcome.model, "retrain", version, outcome.candidate, evaluation, began)
         progress(0.9, "activating: precomputing forecasts for every series")
         self.activate(doc["_id"])
         report["version"] = doc["_id"]
-        return doc["_id"], (f"activated {doc['_id']}: SMAPE {cand} on the last {outcome.window_days} days vs {inc} "
-                            f"for the previous model {version}"), report
+        return (
+            doc["_id"],
+            (
+                f"activated {doc['_id']}: SMAPE {cand} on the last {outcome.window_days} days vs {inc} "
+                f"for the previous model {version}"
+            ),
+            report,
+        )
 
-    def _register(self, model: DemandForecaster, kind: JobKind, parent: str | None, metrics: dict, evaluation: dict,
-                  began: float) -> dict[str, Any]:
-        doc = {"kind": kind, "parent": parent, "trained_at": datetime.now(timezone.utc), "metrics": metrics,
-               "evaluation": evaluation, "training_seconds": round(time.perf_counter() - began, 2), "params": model.get_params(),
-               "trained_until": model.trained_until.date().isoformat() if model.trained_until is not None else None,
-               "history_end": model.history_end.date().isoformat(), "series": int(len(model.series_keys)),
-               "max_horizon": model.max_horizon}
+    def _register(
+        self, model: DemandForecaster, kind: JobKind, parent: str | None, metrics: dict, evaluation: dict, began: float
+    ) -> dict[str, Any]:
+        doc = {
+            "kind": kind,
+            "parent": parent,
+            "trained_at": datetime.now(timezone.utc),
+            "metrics": metrics,
+            "evaluation": evaluation,
+            "training_seconds": round(time.perf_counter() - began, 2),
+            "params": model.get_params(),
+            "trained_until": model.trained_until.date().isoformat() if model.trained_until is not None else None,
+            "history_end": model.history_end.date().isoformat(),
+            "series": int(len(model.series_keys)),
+            "max_horizon": model.max_horizon,
+        }
         return self.registry.register(model, doc)
 
     def _record_job(self, kind: JobKind, seconds: float, status: JobStatus) -> None:

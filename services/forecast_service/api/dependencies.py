@@ -1,5 +1,7 @@
 """FastAPI dependencies: the per-process `ServiceContext`, its database, producer and settings, and
-the API-key scopes (re-exported from `services.common.api_auth`), so routes declare what they need in their signature."""
+the API-key scopes (re-exported from `services.common.api_auth`), so routes declare what they need in their
+signature."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -7,9 +9,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from pymongo.database import Database
 
+from services.common.api_auth import require_admin, require_read, require_write
 from services.common.bus import EventProducer
 from services.common.settings import Settings
-from services.common.api_auth import require_admin, require_read, require_write
 from services.forecast_service.api.context import ServiceContext
 
 __all__ = ["Context", "Db", "Producer", "SettingsDep", "require_admin", "require_read", "require_write"]

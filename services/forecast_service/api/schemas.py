@@ -1,4 +1,5 @@
 """Request and response bodies of the forecast API: the JSON contract callers script against."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -24,7 +25,9 @@ class TrainStatus(_Out):
     version: str | None = Field(None, description="the version the job produced (or kept, for a rejected retrain)")
     started_at: datetime | None = None
     finished_at: datetime | None = None
-    result: dict[str, Any] | None = Field(None, description="train: holdout metrics; retrain: candidate vs incumbent on the window")
+    result: dict[str, Any] | None = Field(
+        None, description="train: holdout metrics; retrain: candidate vs incumbent on the window"
+    )
 
 
 class PredictItem(_Out):
@@ -61,8 +64,10 @@ class ForecastOut(_Out):
 
 
 class WhatIfIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"sku": "SKU-0001", "store_id": "s1", "price_change_pct": 10, "horizon": 28}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"sku": "SKU-0001", "store_id": "s1", "price_change_pct": 10, "horizon": 28}]},
+    )
 
     sku: Identifier
     store_id: Identifier
@@ -71,7 +76,7 @@ class WhatIfIn(BaseModel):
     horizon: int = Field(28, ge=1, le=90)
 
     @model_validator(mode="after")
-    def _exactly_one_knob(self) -> "WhatIfIn":
+    def _exactly_one_knob(self) -> WhatIfIn:
         if (self.price_change_pct is None) == (self.promotion_discount_pct is None):
             raise ValueError("give exactly one of price_change_pct or promotion_discount_pct")
         return self
@@ -96,7 +101,9 @@ class ModelMetrics(_Out):
     wape: float | None = None
     mase: float | None = None
     coverage: float | None = Field(None, description="share of holdout actuals inside [p10, p90]")
-    baseline_smape: float | None = Field(None, description="seasonal-naive (same weekday last week) SMAPE on the same days")
+    baseline_smape: float | None = Field(
+        None, description="seasonal-naive (same weekday last week) SMAPE on the same days"
+    )
 
 
 class ModelInfo(_Out):
@@ -115,9 +122,26 @@ class ModelInfo(_Out):
 
 
 def model_info(doc: dict[str, Any], active: bool | None = None) -> ModelInfo:
-    fields = {k: doc.get(k) for k in ("version", "kind", "parent", "trained_at", "trained_until", "series", "max_horizon",
-                                      "evaluation", "activated_at", "training_seconds")}
-    return ModelInfo(**fields, active=doc.get("active", False) if active is None else active, metrics=ModelMetrics(**(doc.get("metrics") or {})))
+    fields = {
+        k: doc.get(k)
+        for k in (
+            "version",
+            "kind",
+            "parent",
+            "trained_at",
+            "trained_until",
+            "series",
+            "max_horizon",
+            "evaluation",
+            "activated_at",
+            "training_seconds",
+        )
+    }
+    return ModelInfo(
+        **fields,
+        active=doc.get("active", False) if active is None else active,
+        metrics=ModelMetrics(**(doc.get("metrics") or {})),
+    )
 
 
 class Check(_Out):

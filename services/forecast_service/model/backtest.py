@@ -18,6 +18,8 @@ from tqdm import tqdm
 
 from services.forecast_service.model.dates import parse_day
 from services.forecast_service.model.errors import ForecastInputError, InsufficientHistoryError
+from services.forecast_service.model.features import YEAR
+from services.forecast_service.model.forecaster import DemandForecaster
 from services.forecast_service.model.metrics import (
     interval_coverage,
     mase,
@@ -26,8 +28,6 @@ from services.forecast_service.model.metrics import (
     smape,
     wape,
 )
-from services.forecast_service.model.features import YEAR
-from services.forecast_service.model.forecaster import DemandForecaster
 
 LOWER_IS_BETTER = ("smape", "wape", "mase")
 BASELINES = ("seasonal_naive_week", "seasonal_naive_year")
@@ -90,9 +90,7 @@ def backtest(
     }
 
 
-def score_model(
-    model: DemandForecaster, actuals: pd.DataFrame, start: str | pd.Timestamp, days: int
-) -> dict[str, Any]:
+def score_model(model: DemandForecaster, actuals: pd.DataFrame, start: str | pd.Timestamp, days: int) -> dict[str, Any]:
     """Score a fitted model's forecast of `days` days from `start` against `actuals`.
 
     Baselines are built from the history the model holds, so incumbent and candidate models

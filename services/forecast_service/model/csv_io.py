@@ -48,9 +48,7 @@ def read_history_csv(
     wanted = [date_col, *id_cols, target, *exog_cols]
     for name in wanted:
         if name not in frame.columns:
-            raise ForecastInputError(
-                f"column '{name}' not in {file}; columns are: {', '.join(frame.columns)}"
-            )
+            raise ForecastInputError(f"column '{name}' not in {file}; columns are: {', '.join(frame.columns)}")
     if frame.empty:
         raise ForecastInputError(f"history file '{file}' has a header but no rows")
     out = frame[list(dict.fromkeys(wanted))].copy()
@@ -101,5 +99,7 @@ def _reject_unparsed(values: pd.Series, parsed: pd.Series, name: str, file: Path
     bad = parsed.isna()
     if bad.any():
         position = int(bad.to_numpy().argmax())
-        raise ForecastInputError(f"column '{name}' line {position + _HEADER_LINES + 1} of {file}: {problem.format(values.iloc[position])}")
+        raise ForecastInputError(
+            f"column '{name}' line {position + _HEADER_LINES + 1} of {file}: {problem.format(values.iloc[position])}"
+        )
     return parsed

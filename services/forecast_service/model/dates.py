@@ -1,4 +1,5 @@
 """The one way a user's day (CLI option, API argument, backtest cutoff) becomes a midnight timestamp."""
+
 from __future__ import annotations
 
 import pandas as pd

@@ -101,10 +101,7 @@ class SeriesPanel:
         if extra <= 0:
             return self
         pad = np.full((extra, self.target.shape[1]), np.nan)
-        exog = {
-            name: np.vstack([values, np.repeat(values[-1:], extra, axis=0)])
-            for name, values in self.exog.items()
-        }
+        exog = {name: np.vstack([values, np.repeat(values[-1:], extra, axis=0)]) for name, values in self.exog.items()}
         return SeriesPanel(self.start, self.keys, np.vstack([self.target, pad]), exog)
 
     def tail(self, days: int) -> SeriesPanel:
@@ -151,10 +148,7 @@ def merge_panels(old: SeriesPanel, new: SeriesPanel) -> SeriesPanel:
     """Union of days and series; where both observed a day, the new value wins."""
     id_cols = list(old.keys.columns)
     keys = (
-        pd.concat([old.keys, new.keys], ignore_index=True)
-        .drop_duplicates()
-        .sort_values(id_cols)
-        .reset_index(drop=True)
+        pd.concat([old.keys, new.keys], ignore_index=True).drop_duplicates().sort_values(id_cols).reset_index(drop=True)
     )
     start = min(old.start, new.start)
     n_days = (max(old.end, new.end) - start).days + 1

@@ -158,9 +158,7 @@ class DemandForecaster:
         panel = self._merged_history(new_history)
         first_new = (previous_end - panel.start).days + 1
         if first_new >= panel.n_days:
-            raise InsufficientHistoryError(
-                f"new history has no days after the last fit ({previous_end.date()})"
-            )
+            raise InsufficientHistoryError(f"new history has no days after the last fit ({previous_end.date()})")
         days = np.arange(first_new, panel.n_days)
         with self._progress_bar(len(self.buckets) * self.continue_estimators, "updating") as bar:
             for bound in self.buckets:
@@ -184,9 +182,7 @@ class DemandForecaster:
         self._keep_history(self._merged_history(new_history))
         return self
 
-    def predict(
-        self, start: str | pd.Timestamp, days: int, series: pd.DataFrame | None = None
-    ) -> pd.DataFrame:
+    def predict(self, start: str | pd.Timestamp, days: int, series: pd.DataFrame | None = None) -> pd.DataFrame:
         """Forecast `days` days from `start` for every known series, or for the keys in `series`.
 
         Returns columns ``date, *id_cols, prediction, p10, p90`` sorted by date then ids. Keys
@@ -344,15 +340,11 @@ class DemandForecaster:
             self.codebook[name] += sorted(v for v in new.keys[name].unique().tolist() if v not in known)
         return merge_panels(self._fitted_panel(), new)
 
-    def _training_matrix(
-        self, panel: SeriesPanel, bound: int, days: np.ndarray
-    ) -> tuple[xgb.DMatrix, int]:
+    def _training_matrix(self, panel: SeriesPanel, bound: int, days: np.ndarray) -> tuple[xgb.DMatrix, int]:
         """Training DMatrix of one bucket, with the series level as the Poisson offset."""
         matrix = build_features(panel, lag_plan(bound), self._id_codes(panel.keys), days)
         label = panel.target[matrix.day, matrix.series]
-        dtrain = xgb.DMatrix(
-            matrix.features, label=label, base_margin=np.log(matrix.level), nthread=self.nthread
-        )
+        dtrain = xgb.DMatrix(matrix.features, label=label, base_margin=np.log(matrix.level), nthread=self.nthread)
         return dtrain, len(label)
 
     def _booster_params(self, learning_rate: float) -> dict[str, Any]:
@@ -371,9 +363,7 @@ class DemandForecaster:
 
     def _id_codes(self, keys: pd.DataFrame) -> np.ndarray:
         """Stable integer codes per id column: new values are appended, old codes never move."""
-        return np.column_stack(
-            [pd.Index(self.codebook[name]).get_indexer(keys[name]) for name in self.id_cols]
-        )
+        return np.column_stack([pd.Index(self.codebook[name]).get_indexer(keys[name]) for name in self.id_cols])
 
     def _keep_history(self, panel: SeriesPanel) -> None:
         """Keep only the days the features can still reach, so saved models stay small."""
@@ -386,9 +376,7 @@ class DemandForecaster:
         if isinstance(days, bool) or not isinstance(days, (int, np.integer)) or days < 1:
             raise ForecastInputError(f"days must be a positive integer, got {days!r}")
         if first <= end:
-            raise ForecastInputError(
-                f"start {first.date()} is not after the last history day {end.date()}"
-            )
+            raise ForecastInputError(f"start {first.date()} is not after the last history day {end.date()}")
         last = first + pd.Timedelta(days=int(days) - 1)
         if (last - end).days > self.max_horizon:
             raise ForecastInputError(
@@ -403,12 +391,7 @@ class DemandForecaster:
         for name in self.id_cols:
             if name not in series.columns:
                 raise ForecastInputError(f"column '{name}' not in series keys")
-        return (
-            series[list(self.id_cols)]
-            .drop_duplicates()
-            .sort_values(list(self.id_cols))
-            .reset_index(drop=True)
-        )
+        return series[list(self.id_cols)].drop_duplicates().sort_values(list(self.id_cols)).reset_index(drop=True)
 
     def _fitted_panel(self) -> SeriesPanel:
         if self._panel is None:
@@ -421,9 +404,7 @@ class DemandForecaster:
         return self.trained_until
 
     def _progress_bar(self, total: int, label: str) -> tqdm:
-        return tqdm(
-            total=total, desc=label, unit="round", file=sys.stderr, disable=not self.progress, leave=False
-        )
+        return tqdm(total=total, desc=label, unit="round", file=sys.stderr, disable=not self.progress, leave=False)
 
 
 class _ProgressCallback(xgb.callback.TrainingCallback):

@@ -5,6 +5,7 @@ its own status (``InvalidFieldError`` 422 in FastAPI's own ``detail`` shape, the
 the uplift core's bad input 422, an unusable model or an unreachable MongoDB 503. Bodies above
 ``max_body_bytes`` get 413.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,10 +26,18 @@ from services.common.http_metrics import RequestMetrics, multiprocess_mode
 from services.common.logs import configure_logging
 from services.common.settings import Settings, get_settings
 from services.promotion_engine import metrics
+from services.promotion_engine.api.routes import (
+    admin,
+    experiments,
+    health,
+    models,
+    promotions,
+    recommendations,
+    training,
+)
 from services.promotion_engine.config import PromotionConfig, load_promotion_config
 from services.promotion_engine.engine import Engine
 from services.promotion_engine.uplift.errors import UpliftInputError, UpliftModelError
-from services.promotion_engine.api.routes import admin, experiments, health, models, promotions, recommendations, training
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +65,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _detail(503, "the database is unavailable; try again shortly")
 
 
-def create_app(settings: Settings, config: PromotionConfig | None = None, producer: EventProducer | None = None,
-               freeze_heap: bool = False) -> FastAPI:
+def create_app(
+    settings: Settings,
+    config: PromotionConfig | None = None,
+    producer: EventProducer | None = None,
+    freeze_heap: bool = False,
+) -> FastAPI:
     """The app; connections open when it starts (lifespan), not here. ``producer`` may be injected (tests);
     ``freeze_heap`` only where the app owns its process (``Engine``'s docstring)."""
     config = config or load_promotion_config()
@@ -73,14 +86,27 @@ def create_app(settings: Settings, config: PromotionConfig | None = None, produc
             if multiprocess_mode():
                 multiprocess.mark_process_dead(os.getpid())  # its live gauges leave the sums
 
-    app = FastAPI(title="Shelfcast promotion engine", version="1.0",
-                  description="Uplift-ranked promotions that respect stock, budgets and frequency caps; experiment measurement; model training.",
-                  lifespan=lifespan, telemetry=NO_TELEMETRY)
+    app = FastAPI(
+        title="Shelfcast promotion engine",
+        version="1.0",
+        description="Uplift-ranked promotions that respect stock, budgets and frequency caps; experiment measurement; "
+        "model training.",
+        lifespan=lifespan,
+        telemetry=NO_TELEMETRY,
+    )
     app.state.settings = settings
     app.state.config = config
     install_api_keys(app, settings.api_keys.get_secret_value(), "promotion engine")
     _install_error_handlers(app)
-    for module in (recommendations, health, promotions, experiments, training, models, admin):  # the hot route matched first
+    for module in (
+        recommendations,
+        health,
+        promotions,
+        experiments,
+        training,
+        models,
+        admin,
+    ):  # the hot route matched first
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(RequestMetrics, histogram=metrics.REQUEST_SECONDS, service=metrics.SERVICE)
@@ -88,7 +114,8 @@ def create_app(settings: Settings, config: PromotionConfig | None = None, produc
 
 
 def app_from_environment() -> FastAPI:
-    """The app for ``python -m services.promotion_engine``, built in each uvicorn worker process from the environment."""
+    """The app for ``python -m services.promotion_engine``, built in each uvicorn worker process from the
+    environment."""
     settings = get_settings()
     configure_logging(settings.log_level)
     return create_app(settings, freeze_heap=True)

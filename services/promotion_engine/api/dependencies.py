@@ -2,6 +2,7 @@
 
 ``async`` because they only read attributes: FastAPI runs a plain ``def`` dependency on a worker thread.
 """
+
 from __future__ import annotations
 
 from fastapi import Depends, Request

@@ -4,7 +4,8 @@ Why: FastAPI solves a route's dependencies and parameters anew on every request,
 parameter's type as it goes. For ``GET /recommendations/{customer_id}`` (API-key check, a path
 parameter, three query parameters) a fixed-body probe took ~176 µs of server CPU a request under
 uvicorn, ~35 µs behind a plain Starlette route and ~93 µs on this route — the difference was over a
-seventh of the engine's whole request, and the engine's p99 budget is spent on one event loop. ``LeanRoute`` keeps everything FastAPI does
+seventh of the engine's whole request, and the engine's p99 budget is spent on one event loop. ``LeanRoute`` keeps
+everything FastAPI does
 once (routing, the OpenAPI operation, exception handlers, ``scope["route"]`` for the metrics label) and
 replaces the per-request solving with what the declaration amounts to: the router's ``ScopeCheck``
 called directly, and the path and query parameters validated by one pydantic model built from the
@@ -17,6 +18,7 @@ path/query ones, and dependencies that are ``ScopeCheck``s (``require_scope``) d
 or its router (not ``FastAPI(dependencies=...)`` or ``include_router(dependencies=...)``, which a route
 cannot see). ``app.dependency_overrides`` do not apply to it.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -35,7 +37,9 @@ from services.common.api_auth import HEADER, ScopeCheck
 def _refuse_other_markers(annotation: Any, default: Any) -> None:
     """Raise unless a parameter is a plain value or marked ``Path``/``Query`` (in ``Annotated`` or as its default)."""
     for marker in (*getattr(annotation, "__metadata__", ()), default):
-        if isinstance(marker, (params.Param, params.Depends, params.Body)) and not isinstance(marker, (params.Path, params.Query)):
+        if isinstance(marker, (params.Param, params.Depends, params.Body)) and not isinstance(
+            marker, (params.Path, params.Query)
+        ):
             raise TypeError(f"LeanRoute serves path and query parameters only, not {type(marker).__name__}")
 
 
@@ -48,7 +52,10 @@ class LeanRoute(APIRoute):
             raise TypeError(f"LeanRoute needs an async endpoint; {endpoint.__name__} is not")
         checks = [dependency.dependency for dependency in self.dependencies]
         if not all(isinstance(check, ScopeCheck) for check in checks):
-            raise TypeError(f"LeanRoute runs API-key checks (require_scope) only; {endpoint.__name__}'s route declares other dependencies")
+            raise TypeError(
+                f"LeanRoute runs API-key checks (require_scope) only; {endpoint.__name__}'s route declares other "
+                "dependencies"
+            )
         hints = typing.get_type_hints(endpoint, include_extras=True)
         request_args: list[str] = []
         locations: dict[str, str] = {}
@@ -61,7 +68,9 @@ class LeanRoute(APIRoute):
             _refuse_other_markers(annotation, parameter.default)
             locations[name] = "path" if name in self.param_convertors else "query"
             fields[name] = (annotation, ... if parameter.default is inspect.Parameter.empty else parameter.default)
-        model: type[BaseModel] = create_model(f"{endpoint.__name__}_parameters", __config__=ConfigDict(extra="ignore"), **fields)
+        model: type[BaseModel] = create_model(
+            f"{endpoint.__name__}_parameters", __config__=ConfigDict(extra="ignore"), **fields
+        )
 
         async def handle(request: Request) -> Response:
             api_key = request.headers.get(HEADER)
@@ -70,10 +79,15 @@ class LeanRoute(APIRoute):
             try:
                 values = model.model_validate({**request.query_params, **request.path_params}).__dict__
             except ValidationError as exc:
-                raise RequestValidationError([{**error, "loc": (locations[error["loc"][0]], *error["loc"])}
-                                              for error in exc.errors(include_url=False)]) from None
+                raise RequestValidationError(
+                    [
+                        {**error, "loc": (locations[error["loc"][0]], *error["loc"])}
+                        for error in exc.errors(include_url=False)
+                    ]
+                ) from None
             response = await endpoint(**dict.fromkeys(request_args, request), **values)
             if not isinstance(response, Response):
                 raise TypeError(f"{endpoint.__name__} must return a Response under LeanRoute")
             return response
+
         return handle

@@ -13,6 +13,7 @@ error (exit code 1) instead of being restarted in a loop. ``SO_REUSEPORT`` would
 multi-worker engine bind the same port and silently take half its connections, so the supervisor
 first checks with a plain bind that the port is free.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,7 +30,9 @@ log = logging.getLogger(__name__)
 
 APP = "services.promotion_engine.api.app:app_from_environment"
 STOP_TIMEOUT_S = 30.0
-STARTUP_S = 120.0  # a worker that dies younger than this failed to start (port taken, store unreachable): stop, do not loop
+STARTUP_S = (
+    120.0  # a worker that dies younger than this failed to start (port taken, store unreachable): stop, do not loop
+)
 
 
 def _listen_socket(host: str, port: int) -> socket.socket:
@@ -60,7 +63,9 @@ def _worker(host: str, port: int, log_level: str) -> None:
 def serve(host: str, port: int, workers: int, log_level: str) -> None:
     """Run ``workers`` engine processes on ``host:port`` until SIGTERM or SIGINT."""
     if not hasattr(socket, "SO_REUSEPORT"):  # not Linux/BSD: uvicorn's shared socket is the fallback
-        uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, log_level=log_level.lower(), access_log=False)
+        uvicorn.run(
+            APP, factory=True, host=host, port=port, workers=workers, log_level=log_level.lower(), access_log=False
+        )
         return
     _check_port_free(host, port)
     context = multiprocessing.get_context("spawn")
@@ -84,18 +89,29 @@ def serve(host: str, port: int, workers: int, log_level: str) -> None:
             if process.is_alive():
                 continue
             if time.monotonic() - started[n] < STARTUP_S:
-                log.error("promotion engine worker %d exited with code %s while starting; stopping the others", n, process.exitcode)
+                log.error(
+                    "promotion engine worker %d exited with code %s while starting; stopping the others",
+                    n,
+                    process.exitcode,
+                )
                 failed = True
                 stop.set()
                 break
-            log.error("promotion engine worker %d (pid %s) exited with code %s; starting another", n, process.pid, process.exitcode)
+            log.error(
+                "promotion engine worker %d (pid %s) exited with code %s; starting another",
+                n,
+                process.pid,
+                process.exitcode,
+            )
             processes[n] = start(n)
     for process in processes:
         process.terminate()  # SIGTERM: uvicorn shuts the worker down gracefully
     for process in processes:
         process.join(STOP_TIMEOUT_S)
         if process.is_alive():
-            log.error("promotion engine worker pid %s did not stop within %.0fs; killing it", process.pid, STOP_TIMEOUT_S)
+            log.error(
+                "promotion engine worker pid %s did not stop within %.0fs; killing it", process.pid, STOP_TIMEOUT_S
+            )
             process.kill()
     if failed:
         raise SystemExit(1)

@@ -57,7 +57,10 @@ DEFAULT_XGB_PARAMS: dict[str, Any] = {
 
 # Propensity in a randomized experiment is nearly constant: a tiny model, clipped away from 0 and 1
 # so the X-learner's weights never divide by a near-zero estimate.
-DIRECT_OBJECTIVES = ("binary:logistic", "reg:squarederror")  # the booster's "value" output is what predict_proba[:, 1] / predict return
+DIRECT_OBJECTIVES = (
+    "binary:logistic",
+    "reg:squarederror",
+)  # the booster's "value" output is what predict_proba[:, 1] / predict return
 PROPENSITY_XGB_PARAMS: dict[str, Any] = {"n_estimators": 50, "max_depth": 2, "learning_rate": 0.1}
 PROPENSITY_CLIP = (0.01, 0.99)
 
@@ -214,8 +217,9 @@ class UpliftLearner(ABC):
         model = self.models_[role]
         if getattr(model, "objective", None) in DIRECT_OBJECTIVES:
             last = getattr(model, "best_iteration", None) if hasattr(model, "best_iteration") else None
-            values = model.get_booster().inplace_predict(X, iteration_range=(0, 0 if last is None else last + 1), missing=model.missing,
-                                                         validate_features=False)
+            values = model.get_booster().inplace_predict(
+                X, iteration_range=(0, 0 if last is None else last + 1), missing=model.missing, validate_features=False
+            )
             return np.asarray(values, dtype=np.float64)
         if isinstance(model, XGBClassifier):
             return model.predict_proba(X)[:, 1]

@@ -87,9 +87,7 @@ def test_backtest_prints_metrics_json_with_seasonal_naive_as_the_last_stdout_lin
     assert report["aggregate"]["seasonal_naive_week"]["coverage_p10_p90"] is None
 
 
-def test_missing_column_exits_2_with_one_line_naming_it_and_no_traceback(
-    history_csv: Path, tmp_path: Path
-) -> None:
+def test_missing_column_exits_2_with_one_line_naming_it_and_no_traceback(history_csv: Path, tmp_path: Path) -> None:
     args = ["forecast", "predict", *history_args(history_csv, target="qty")]
     result = run_subprocess([*args, "--start", "2017-01-01", "--days", "7", "--out", str(tmp_path / "f.csv")])
     assert result.returncode == 2
@@ -118,9 +116,7 @@ def test_non_numeric_target_exits_2_naming_the_value(tmp_path: Path) -> None:
     assert run_cli([*args, "--out", out]) == 2
 
 
-def test_too_short_history_exits_2_with_the_needed_span(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_too_short_history_exits_2_with_the_needed_span(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "short.csv"
     path.write_text("date,store,item,sales\n2016-01-01,1,1,3\n2016-01-02,1,1,4\n")
     out = str(tmp_path / "f.csv")

@@ -23,9 +23,7 @@ def make_sales(days: int = 3 * 365, seed: int = 0, start: str = "2014-01-01") ->
     for store in (1, 2):
         for item in (1, 2, 3):
             mean = (10 * store + 8 * item) * (1 + 0.0006 * t) * WEEKLY[dates.day_of_week] * yearly
-            frames.append(
-                pd.DataFrame({"date": dates, "store": store, "item": item, "sales": rng.poisson(mean)})
-            )
+            frames.append(pd.DataFrame({"date": dates, "store": store, "item": item, "sales": rng.poisson(mean)}))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -118,9 +116,7 @@ def test_continue_fit_adds_rounds_to_each_booster_and_moves_the_origin(
     assert fitted.history_end == pd.Timestamp("2016-09-30")
 
 
-def test_continue_fit_without_days_after_the_last_fit_raises(
-    fitted: DemandForecaster, sales: pd.DataFrame
-) -> None:
+def test_continue_fit_without_days_after_the_last_fit_raises(fitted: DemandForecaster, sales: pd.DataFrame) -> None:
     old_rows = sales[(sales["date"] >= "2016-09-01") & (sales["date"] < "2016-10-01")]
     with pytest.raises(InsufficientHistoryError, match="no days after the last fit"):
         copy.deepcopy(fitted).continue_fit(old_rows)
@@ -170,9 +166,7 @@ def test_unknown_series_gets_its_store_profile(fitted: DemandForecaster, sales: 
 
 def test_series_with_little_history_is_forecast_from_its_own_recent_level(sales: pd.DataFrame) -> None:
     history = sales[sales["date"] < "2016-10-01"]
-    newcomer = pd.DataFrame(
-        {"date": pd.date_range("2016-09-20", "2016-09-30"), "store": 3, "item": 1, "sales": 500}
-    )
+    newcomer = pd.DataFrame({"date": pd.date_range("2016-09-20", "2016-09-30"), "store": 3, "item": 1, "sales": 500})
     model = small_model().fit(pd.concat([history, newcomer]), "date", ["store", "item"], "sales")
     forecast = model.predict("2016-10-01", 7)
     newcomer_forecast = forecast[forecast["store"] == 3]["prediction"]

@@ -1,4 +1,5 @@
 """Model versions: list them, read the active one, activate another (admin)."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, status
@@ -9,14 +10,24 @@ from services.forecast_service.api.schemas import ModelInfo, model_info
 router = APIRouter(prefix="/models", tags=["models"])
 
 
-@router.get("", response_model=list[ModelInfo], dependencies=[Depends(require_read)], summary="Every model version, newest first")
+@router.get(
+    "",
+    response_model=list[ModelInfo],
+    dependencies=[Depends(require_read)],
+    summary="Every model version, newest first",
+)
 def list_models(context: Context) -> list[ModelInfo]:
     return [model_info(doc) for doc in context.registry.versions()]
 
 
-@router.get("/active", response_model=ModelInfo, dependencies=[Depends(require_read)], summary="The version serving forecasts",
-            description="Metrics come from data the version did not train on: the last 28 days held out (train) or "
-                        "the most recent window of new days (retrain); `baseline_smape` is seasonal naive on the same days.")
+@router.get(
+    "/active",
+    response_model=ModelInfo,
+    dependencies=[Depends(require_read)],
+    summary="The version serving forecasts",
+    description="Metrics come from data the version did not train on: the last 28 days held out (train) or "
+    "the most recent window of new days (retrain); `baseline_smape` is seasonal naive on the same days.",
+)
 def active_model(context: Context) -> ModelInfo:
     doc = context.registry.active()
     if doc is None:
@@ -24,7 +35,11 @@ def active_model(context: Context) -> ModelInfo:
     return model_info(doc, active=True)
 
 
-@router.post("/{version}/activate", response_model=ModelInfo, dependencies=[Depends(require_admin)],
-             summary="Serve another version (admin)")
+@router.post(
+    "/{version}/activate",
+    response_model=ModelInfo,
+    dependencies=[Depends(require_admin)],
+    summary="Serve another version (admin)",
+)
 def activate(context: Context, version: str) -> ModelInfo:
     return model_info(context.activate(version), active=True)

@@ -1,4 +1,5 @@
 """Open endpoints: health (MongoDB + Kafka reachability) and Prometheus metrics."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter
@@ -10,8 +11,12 @@ from services.forecast_service.api.schemas import HealthOut
 router = APIRouter(tags=["system"])
 
 
-@router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut}},
-            summary="200 when MongoDB answers a ping and a Kafka bootstrap server accepts a connection, else 503")
+@router.get(
+    "/health",
+    response_model=HealthOut,
+    responses={503: {"model": HealthOut}},
+    summary="200 when MongoDB answers a ping and a Kafka bootstrap server accepts a connection, else 503",
+)
 def health(context: Context) -> JSONResponse:
     report = HealthOut(**context.health())
     return JSONResponse(report.model_dump(mode="json"), status_code=200 if report.status == "ok" else 503)

@@ -6,6 +6,7 @@ dropped on erasure (after the store, so a snapshot reload cannot bring them back
 precomputed uplift scores; serve counts not yet written behind are flushed first so the erasure
 deletes them too.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -42,25 +43,53 @@ class ErasureOut(BaseModel):
     erased_at: datetime
 
 
-@router.get("/customers/{customer_id}/export", response_model=ExportOut,
-            summary="Everything held about a customer, grouped by collection, plus the engine's in-memory view")
-def export(customer_id: CustomerId, caller: Caller = Depends(require_scope("admin")), engine: Engine = Depends(get_engine)) -> ExportOut:
+@router.get(
+    "/customers/{customer_id}/export",
+    response_model=ExportOut,
+    summary="Everything held about a customer, grouped by collection, plus the engine's in-memory view",
+)
+def export(
+    customer_id: CustomerId, caller: Caller = Depends(require_scope("admin")), engine: Engine = Depends(get_engine)
+) -> ExportOut:
     now = datetime.now(timezone.utc)
     collections = export_customer(engine.db, customer_id, caller.actor)
     history = engine.history.customer(customer_id)
     activity = engine.clicks.activity(customer_id, now)
-    in_memory = {"order_summary": asdict(history) if history else None,
-                 "recent_clicks": {"clicks": activity.clicks, "viewed": sorted(activity.viewed), "in_cart": sorted(activity.in_cart)}}
-    stored = jsonable_encoder(collections, custom_encoder={ObjectId: str})  # documents inserted without an _id carry an ObjectId
-    return ExportOut(customer_id=customer_id, exported_at=now, collections=stored, in_memory=jsonable_encoder(in_memory))
+    in_memory = {
+        "order_summary": asdict(history) if history else None,
+        "recent_clicks": {
+            "clicks": activity.clicks,
+            "viewed": sorted(activity.viewed),
+            "in_cart": sorted(activity.in_cart),
+        },
+    }
+    stored = jsonable_encoder(
+        collections, custom_encoder={ObjectId: str}
+    )  # documents inserted without an _id carry an ObjectId
+    return ExportOut(
+        customer_id=customer_id, exported_at=now, collections=stored, in_memory=jsonable_encoder(in_memory)
+    )
 
 
-@router.delete("/customers/{customer_id}", response_model=ErasureOut,
-               summary="Erase a customer: anonymize orders, returns and exposures, delete clicks and counters, drop in-memory state")
-def erase(customer_id: CustomerId, caller: Caller = Depends(require_scope("admin")), engine: Engine = Depends(get_engine)) -> ErasureOut:
+@router.delete(
+    "/customers/{customer_id}",
+    response_model=ErasureOut,
+    summary="Erase a customer: anonymize orders, returns and exposures, delete clicks and counters, drop in-memory "
+    "state",
+)
+def erase(
+    customer_id: CustomerId, caller: Caller = Depends(require_scope("admin")), engine: Engine = Depends(get_engine)
+) -> ErasureOut:
     with engine.exposures.writes_held():
-        engine.exposures.flush_counters()  # write-behind serve counts go to the store first, so the erasure deletes them
+        # write-behind serve counts go to the store first, so the erasure deletes them
+        engine.exposures.flush_counters()
         report = erase_customer(engine.db, customer_id, caller.actor)
         forgotten = engine.forget(customer_id)  # other engine processes apply it from the audit within seconds
-    return ErasureOut(audit_id=report.audit_id, subject_sha256=report.subject_sha256, anonymized=report.anonymized,
-                      deleted=report.deleted, forgotten=forgotten, erased_at=report.at)
+    return ErasureOut(
+        audit_id=report.audit_id,
+        subject_sha256=report.subject_sha256,
+        anonymized=report.anonymized,
+        deleted=report.deleted,
+        forgotten=forgotten,
+        erased_at=report.at,
+    )

@@ -1,4 +1,5 @@
 """``/health`` and ``/metrics``: open to every caller (no API key), for load balancers and Prometheus."""
+
 from __future__ import annotations
 
 import os
@@ -34,7 +35,11 @@ def _check_kafka(engine: Engine) -> dict:
         host, _, port = server.strip().rpartition(":")
         try:
             with socket.create_connection((host or "127.0.0.1", int(port)), timeout=CHECK_TIMEOUT_S):
-                result: dict = {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2), "broker": server.strip()}
+                result: dict = {
+                    "ok": True,
+                    "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "broker": server.strip(),
+                }
                 break
         except (OSError, ValueError) as exc:
             errors.append(f"{server.strip()}: {exc}")
@@ -42,7 +47,12 @@ def _check_kafka(engine: Engine) -> dict:
         result = {"ok": False, "error": "; ".join(errors)[:300]}
     tail = engine.click_tail
     if tail is not None:
-        result["click_stream"] = {"ready": tail.ready.is_set(), "healthy": tail.healthy, "consumed": tail.consumed, "error": tail.error}
+        result["click_stream"] = {
+            "ready": tail.ready.is_set(),
+            "healthy": tail.healthy,
+            "consumed": tail.consumed,
+            "error": tail.error,
+        }
     return result
 
 
@@ -52,8 +62,16 @@ def health(engine: Engine = Depends(get_engine)) -> JSONResponse:
     checks = {"mongo": _check_mongo(engine), "kafka": _check_kafka(engine)}
     ok = all(check["ok"] for check in checks.values())
     model = engine.registry.active
-    body = {"status": "ok" if ok else "unavailable", "worker_pid": os.getpid(), "checks": checks, "model": model.version if model else None,
-            "order_history": {"customers": engine.history.customers, "loaded_at": engine.history.loaded_at.isoformat() if engine.history.loaded_at else None}}
+    body = {
+        "status": "ok" if ok else "unavailable",
+        "worker_pid": os.getpid(),
+        "checks": checks,
+        "model": model.version if model else None,
+        "order_history": {
+            "customers": engine.history.customers,
+            "loaded_at": engine.history.loaded_at.isoformat() if engine.history.loaded_at else None,
+        },
+    }
     scores = engine.recommender.scores
     if scores is not None:
         body["scores_ahead"] = {"customers": len(scores), "hits": scores.hits, "misses": scores.misses}

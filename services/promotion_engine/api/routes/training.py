@@ -1,4 +1,5 @@
 """``/train`` and ``/train/status``: fit a new uplift model from the logged experiment, in the background."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Response, status
@@ -13,14 +14,31 @@ router = APIRouter(tags=["training"], dependencies=[Depends(require_scope("read"
 
 
 def status_out(s: TrainingStatus) -> TrainStatusOut:
-    return TrainStatusOut(state=s.state, stage=s.stage, progress=s.progress, job_id=s.job_id, started_at=s.started_at,  # type: ignore[arg-type]
-                          finished_at=s.finished_at, version=s.version, error=s.error)
+    return TrainStatusOut(
+        state=s.state,
+        stage=s.stage,
+        progress=s.progress,
+        job_id=s.job_id,
+        started_at=s.started_at,  # type: ignore[arg-type]
+        finished_at=s.finished_at,
+        version=s.version,
+        error=s.error,
+    )
 
 
-@router.post("/train", status_code=status.HTTP_202_ACCEPTED, response_model=TrainStatusOut, dependencies=[Depends(require_scope("write"))],
-             responses={409: {"description": "an arm has no usable exposures, or a training job is already running"}})
-def train(response: Response, body: TrainIn | None = None, wait: bool = Query(False, description="answer when training has finished"),
-          trainer: Trainer = Depends(get_trainer)) -> TrainStatusOut:
+@router.post(
+    "/train",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=TrainStatusOut,
+    dependencies=[Depends(require_scope("write"))],
+    responses={409: {"description": "an arm has no usable exposures, or a training job is already running"}},
+)
+def train(
+    response: Response,
+    body: TrainIn | None = None,
+    wait: bool = Query(False, description="answer when training has finished"),
+    trainer: Trainer = Depends(get_trainer),
+) -> TrainStatusOut:
     """Starts a job (202) and returns at once; poll ``GET /train/status``. The active model changes only on success."""
     body = body or TrainIn()
     result = trainer.start(body.learner, body.seed, wait=wait)
