@@ -28,6 +28,7 @@ SALES_SUMMARY = "sales_summary"  # per day and per month × store × channel (th
 ALERTS = "alerts"
 CONSUMER_STATUS = "consumer_status"  # one document per consumer process: rate, lag, last batch
 PRIVACY_AUDIT = "privacy_audit"
+SERVICE_STATUS = "service_status"  # one document per service `shelfcast up` supervises: state, pid, restarts
 # The promotion engine's own state.
 PROMOTIONS = "promotions"
 PROMOTION_TRAINING = "promotion_training"  # one document, the training slot and status
@@ -201,6 +202,34 @@ def ledger_entry(stock: dict, event_id: str, line: int, kind: str, requested: in
         "moved": moved,
         "on_hand_after": stock["on_hand"],
         "occurred_at": at,
+    }
+
+
+def service_status_document(
+    host: str,
+    service: str,
+    state: str,
+    pid: int | None,
+    restarts: int,
+    last_exit_code: int | None,
+    since: datetime,
+    at: datetime,
+) -> dict:
+    """A supervised service as its supervisor sees it; ``state`` is up, restarting, failed or stopped.
+
+    Keyed by host and service so supervisors on several machines can share one database; ``updated_at``
+    is the supervisor's heartbeat, so a reader can tell a live report from one left by a stopped stack.
+    """
+    return {
+        "_id": f"{host}/{service}",
+        "host": host,
+        "service": service,
+        "state": state,
+        "pid": pid,
+        "restarts": restarts,
+        "last_exit_code": last_exit_code,
+        "since": since,
+        "updated_at": at,
     }
 
 
