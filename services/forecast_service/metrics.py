@@ -32,6 +32,12 @@ class ForecastMetrics:
             registry=self.registry,
         )
         self.last_backtest_smape.set(float("nan"))
+        self.model_trained_at = Gauge(
+            "shelfcast_forecast_model_trained_at_seconds",
+            "Unix time the active model was trained (NaN: none yet); the model-age alert compares it with time()",
+            registry=self.registry,
+        )
+        self.model_trained_at.set(float("nan"))
 
     def render(self) -> tuple[bytes, str]:
         return exposition(self.registry)

@@ -158,7 +158,7 @@ class Engine:
             owns_producer,
             freeze_heap=freeze_heap,
         )
-        engine._set_qini_gauge()
+        engine._set_model_gauges()
         engine._erasures_since -= timedelta(
             minutes=config.recent_clicks_minutes
         )  # the click tail re-read that much of the topic
@@ -222,11 +222,15 @@ class Engine:
             except PyMongoError as exc:
                 log.warning("write-behind: MongoDB unavailable (%s); keeping the writes and retrying", exc)
 
-    def _set_qini_gauge(self) -> None:
+    def _set_model_gauges(self) -> None:
         try:
-            metrics.MODEL_QINI.set(qini_of(self.registry.active_document()))
+            active = self.registry.active_document()
         except NotFoundError:
             metrics.MODEL_QINI.set(float("nan"))
+            metrics.MODEL_TRAINED_AT.set(float("nan"))
+            return
+        metrics.MODEL_QINI.set(qini_of(active))
+        metrics.MODEL_TRAINED_AT.set((active.get("trained_at") or active["created_at"]).timestamp())
 
     def _maintain(self) -> None:
         last_history = last_purge = time.monotonic()
@@ -234,7 +238,7 @@ class Engine:
             try:
                 before = self.registry.active
                 if self.registry.refresh() is not before:
-                    self._set_qini_gauge()
+                    self._set_model_gauges()
                 now = time.monotonic()
                 if self.config.history_refresh_s and now - last_history >= self.config.history_refresh_s:
                     self.history.refresh()

@@ -39,6 +39,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.common import read_models
 from services.common.errors import ConflictError, InvalidFieldError, NotFoundError
+from services.promotion_engine import metrics
 from services.promotion_engine.catalog import Catalog, TTLValue
 from services.promotion_engine.schemas import PromotionIn
 
@@ -285,7 +286,13 @@ class PromotionStore:
     def _load_current(self) -> list[Promotion]:
         """Promotions not retired and not over (ended ones stay in the collection for their experiments)."""
         now = datetime.now(timezone.utc)
-        return [Promotion.from_doc(doc) for doc in self._collection.find({"deleted_at": None, "ends_at": {"$gt": now}})]
+        current = [
+            Promotion.from_doc(doc) for doc in self._collection.find({"deleted_at": None, "ends_at": {"$gt": now}})
+        ]
+        metrics.report_budgets(
+            {p.promotion_id: p.remaining_cents / p.budget_cents if p.budget_cents > 0 else 0.0 for p in current}
+        )
+        return current
 
     @property
     def current(self) -> list[Promotion]:

@@ -468,6 +468,7 @@ class Trainer:
         self._registry.register(doc, final, {"y": y_test, "t": t_test, "uplift": uplift})
         qini = held_out_metrics["qini"]
         metrics.MODEL_QINI.set(qini if qini is not None else float("nan"))
+        metrics.MODEL_TRAINED_AT.set(now.timestamp())
         log.info("trained %s (%s) on %d rows; held-out metrics %s", version, chosen, t.size, held_out_metrics)
         return version
 

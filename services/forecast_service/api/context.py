@@ -204,6 +204,7 @@ class ServiceContext:
         self.forecasts.swap(table)
         smape = (doc.get("metrics") or {}).get("smape")
         self.metrics.last_backtest_smape.set(float("nan") if smape is None else smape)
+        self.metrics.model_trained_at.set((doc.get("trained_at") or doc["created_at"]).timestamp())
 
     def _train(self, progress: Progress) -> tuple[str | None, str, dict[str, Any] | None]:
         began = time.perf_counter()
