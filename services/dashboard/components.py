@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from dash import dash_table, dcc, html
 
 from services.dashboard.api_client import RequestRejected, ServiceError
+from services.dashboard.data import ServiceState
 
 Tone = Literal["up", "down", "flat"]
 GRAPH_CONFIG = {"displayModeBar": False, "responsive": True}
@@ -40,6 +41,26 @@ def tone_of(change: float | None, higher_is_better: bool = True) -> Tone:
 
 def alert_banner(message: str, level: Literal["info", "warning", "error"] = "warning") -> html.Div:
     return html.Div(message, className=f"banner banner-{level}", role="alert")
+
+
+def service_health(states: list[ServiceState]) -> html.Span | None:
+    """The header's word on the services ``shelfcast up`` supervises: nothing when no supervisor reports, a quiet
+    "all N services up" (with the restarts so far), or the services down or restarting, in red, so a crash that
+    the supervisor healed or could not heal is seen where people look."""
+    if not states:
+        return None
+    several_hosts = len({s.host for s in states}) > 1
+    restarts = sum(s.restarts for s in states)
+    troubled = [s for s in states if s.state != "up"]
+    if not troubled:
+        note = f" · {restarts} restart{'' if restarts == 1 else 's'}" if restarts else ""
+        return html.Span(f"all {len(states)} services up{note}", className="service-health service-health-ok")
+    words = [
+        f"{s.service}{f'@{s.host}' if several_hosts else ''} {s.state}"
+        + (f" ({s.restarts} restart{'' if s.restarts == 1 else 's'})" if s.restarts else "")
+        for s in troubled
+    ]
+    return html.Span("⚠ " + ", ".join(words), className="service-health service-health-down", role="status")
 
 
 def service_banner(error: ServiceError) -> html.Div:

@@ -105,6 +105,16 @@ class Ingestion:
     last_seen: datetime | None
 
 
+@dataclass(frozen=True)
+class ServiceState:
+    """A service as the supervisor of ``shelfcast up`` last reported it (``read_models.service_status_document``)."""
+
+    host: str
+    service: str
+    state: str  # up, restarting, failed, stopped
+    restarts: int
+
+
 class DashboardData:
     """Cached read model over one database."""
 
@@ -261,6 +271,20 @@ class DashboardData:
             )
 
         return self._cached("ingestion", compute)
+
+    def service_states(self) -> list[ServiceState]:
+        """Services a supervisor reported in the last ``HEARTBEAT_STALE_S``; none when no supervisor runs (Docker
+        restarts containers itself) or it stopped."""
+
+        def compute() -> list[ServiceState]:
+            cutoff = datetime.now(timezone.utc) - timedelta(seconds=HEARTBEAT_STALE_S)
+            return [
+                ServiceState(d["host"], d["service"], d["state"], int(d.get("restarts", 0)))
+                for d in self.db[read_models.SERVICE_STATUS].find().sort("_id")
+                if d.get("updated_at") and _utc(d["updated_at"]) >= cutoff
+            ]
+
+        return self._cached("service_states", compute)
 
     # ---- sales ----------------------------------------------------------------------------------
 

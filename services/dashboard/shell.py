@@ -12,7 +12,7 @@ import dash
 from dash import ALL, Dash, Input, Output, dcc, html
 from pymongo.errors import PyMongoError
 
-from services.dashboard.components import alert_banner
+from services.dashboard.components import alert_banner, service_health
 from services.dashboard.context import current
 from services.dashboard.filters import CHANNELS, Filters
 from services.dashboard.guard import DB_BANNER_ID
@@ -38,6 +38,7 @@ def layout() -> html.Div:
                     html.Div(
                         [
                             html.Span("Shelfcast", className="brand"),
+                            html.Span(id="service-health"),
                             html.Span(id="live-status", className="live-status"),
                         ],
                         className="topbar-row",
@@ -113,8 +114,19 @@ def _multi(component_id: str, label: str, options: list[str], placeholder: str) 
     )
 
 
+def service_health_indicator(_: int | None) -> html.Span | None:
+    """Services down or restarting under ``shelfcast up``, refreshed with the clock; nothing if MongoDB is down (the
+    live status says so)."""
+    try:
+        return service_health(current().data.service_states())
+    except PyMongoError:
+        return None
+
+
 def register_callbacks(app: Dash) -> None:
     """Shell callbacks belong to the app (not to a page), so they are registered on it directly."""
+
+    app.callback(Output("service-health", "children"), Input("refresh", "n_intervals"))(service_health_indicator)
 
     @app.callback(
         Output("filters", "data"),
