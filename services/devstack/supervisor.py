@@ -118,10 +118,11 @@ class StatusBoard:
         self._changed.set()
 
     def close(self, timeout_s: float = 5.0) -> None:
-        """Write the last snapshot (the stopped states), then end the thread."""
+        """Write the last snapshot (the stopped states), then end the thread and the client."""
         self._closing.set()
         self._changed.set()
         self._thread.join(timeout_s)
+        self._collection.database.client.close()
 
     def _run(self) -> None:
         while True:

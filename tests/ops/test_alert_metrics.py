@@ -65,8 +65,7 @@ def test_each_current_promotion_reports_the_share_of_its_budget_left_until_it_is
         {"_id": "P-OPS-BUDGET"}, {"$inc": {"remaining_cents": -9_500, "spent_cents": 9_500}}
     )
 
-    def ratios() -> dict:
-        client.get("/recommendations/cu_1")  # serving reloads the promotions (no cache in these tests)
+    def ratios() -> dict:  # the engine reloads its promotions in the background (every 50 ms in these tests)
         return _samples(client.get("/metrics").text, "shelfcast_promotions_budget_remaining_ratio")
 
     wait_for(lambda: ratios().get((("promotion_id", "P-OPS-BUDGET"),)) == 0.05, "95 % spent reported")

@@ -15,8 +15,6 @@ from services.dashboard.context import EXTENSION, DashboardContext
 from services.dashboard.data import DashboardData
 from tests.dashboard.conftest import app_settings, dashboard_app  # noqa: F401 (fixtures, used by name)
 
-NOW = datetime.now(timezone.utc)
-
 
 @pytest.fixture
 def status(dashboard_app, settings) -> Iterator:  # noqa: F811
@@ -32,7 +30,7 @@ def status(dashboard_app, settings) -> Iterator:  # noqa: F811
 
 
 def _report(collection, service: str, state: str, restarts: int = 0, host: str = "shop-1", age_s: float = 1) -> None:
-    at = NOW - timedelta(seconds=age_s)
+    at = datetime.now(timezone.utc) - timedelta(seconds=age_s)
     collection.insert_one(read_models.service_status_document(host, service, state, 123, restarts, None, at, at))
 
 
